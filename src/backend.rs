@@ -1,0 +1,376 @@
+//! The spiking op as a Burn backend extension: [`SpikeBackend`], implemented for NdArray (the CPU
+//! kernel) and for `Autodiff<B, C>` with a hand-written backward that registers DelGrad's exact
+//! gradients; autodiff records nothing inside the spike computation.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::ndarray::{
+    FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement,
+};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::Tensor;
+use burn::tensor::{DType, Shape, TensorData, TensorMetadata, TensorPrimitive};
+
+use crate::error::{Error, Result};
+use crate::kernel::{self, Delays, GradientOptions, LayerDims, SpikeGradients};
+use crate::neuron::{Lif, LifParams};
+
+/// Everything the spiking op needs besides tensors: the neuron and the backward options.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpikeOp {
+    /// The validated neuron.
+    pub lif: Lif,
+    /// Safeguards of the backward pass.
+    pub gradients: GradientOptions,
+}
+
+impl SpikeOp {
+    /// Validates the neuron parameters.
+    pub fn new(params: LifParams, gradients: GradientOptions) -> Result<Self> {
+        Ok(Self {
+            lif: params.build()?,
+            gradients,
+        })
+    }
+}
+
+/// A backend that can run the exact spiking op.
+///
+/// Shapes: input spike times `[batch, n_in]`, weights `[n_in, n_out]`, delays `[n_in]` (axonal),
+/// `[n_in, n_out]` (synaptic) or `[n_out]` (dendritic); output spike times `[batch, n_out]`, with
+/// +inf for "no spike" everywhere.
+pub trait SpikeBackend: Backend {
+    /// First-spike times of a layer of LIF neurons.
+    fn spike_forward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        op: &SpikeOp,
+    ) -> Result<FloatTensor<Self>>;
+
+    /// Exact gradients of a scalar loss with respect to input times, weights and delays, given
+    /// the forward's inputs, its output and `grad_output = dL/d output`.
+    fn spike_backward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        output: FloatTensor<Self>,
+        grad_output: FloatTensor<Self>,
+        op: &SpikeOp,
+    ) -> Result<SpikeGradients<FloatTensor<Self>>>;
+}
+
+/// Layer dimensions from the shapes of input times and weights, checking that they fit.
+pub fn layer_dims(input: &Shape, weights: &Shape) -> Result<LayerDims> {
+    if input.num_dims() != 2 || weights.num_dims() != 2 {
+        return Err(Error::Shape(format!(
+            "input times must be [batch, n_in] and weights [n_in, n_out], got {:?} and {:?}",
+            input.as_slice(),
+            weights.as_slice()
+        )));
+    }
+    if input[1] != weights[0] {
+        return Err(Error::Shape(format!(
+            "input times have {} columns but weights have {} rows",
+            input[1], weights[0]
+        )));
+    }
+    Ok(LayerDims {
+        batch: input[0],
+        n_in: input[1],
+        n_out: weights[1],
+    })
+}
+
+fn check_delay_shape(dims: LayerDims, kind: crate::DelayKind, shape: &Shape) -> Result<()> {
+    let expected = kind.shape(dims.n_in, dims.n_out);
+    if shape.as_slice() != expected.as_slice() {
+        return Err(Error::Shape(format!(
+            "{kind} delays must have shape {expected:?}, got {:?}",
+            shape.as_slice()
+        )));
+    }
+    Ok(())
+}
+
+/// Values of an NdArray float tensor as f64, in row-major order.
+fn ndarray_values(tensor: &NdArrayTensor) -> Result<Vec<f64>> {
+    match tensor {
+        NdArrayTensor::F64(s) => Ok(s.view().iter().copied().collect()),
+        NdArrayTensor::F32(s) => Ok(s.view().iter().map(|&v| v as f64).collect()),
+        other => Err(Error::Shape(format!(
+            "spike op needs f32 or f64 tensors, got {:?}",
+            other.dtype()
+        ))),
+    }
+}
+
+/// An NdArray tensor of `dtype` from f64 values.
+fn ndarray_tensor(values: Vec<f64>, shape: Vec<usize>, dtype: DType) -> NdArrayTensor {
+    let data = match dtype {
+        DType::F32 => TensorData::new(values.into_iter().map(|v| v as f32).collect(), shape),
+        _ => TensorData::new(values, shape),
+    };
+    NdArrayTensor::from_data(data)
+}
+
+impl<E: FloatNdArrayElement, I: IntNdArrayElement, Q: QuantElement> SpikeBackend
+    for NdArray<E, I, Q>
+where
+    NdArrayTensor: From<burn::backend::ndarray::SharedArray<E>>,
+    NdArrayTensor: From<burn::backend::ndarray::SharedArray<I>>,
+{
+    fn spike_forward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        op: &SpikeOp,
+    ) -> Result<FloatTensor<Self>> {
+        let dims = layer_dims(&input.shape(), &weights.shape())?;
+        if let Some(d) = delays.values() {
+            check_delay_shape(dims, delays.kind(), &d.shape())?;
+        }
+        let dtype = input.dtype();
+        let t_in = ndarray_values(&input)?;
+        let w = ndarray_values(&weights)?;
+        let d = delays.values().map(ndarray_values).transpose()?;
+        let d = Delays::from_kind(delays.kind(), d.as_deref());
+        kernel::validate(dims, &t_in, &w, &d)?;
+        let out = kernel::forward(&op.lif, dims, &t_in, &w, &d);
+        Ok(ndarray_tensor(out, vec![dims.batch, dims.n_out], dtype))
+    }
+
+    fn spike_backward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        output: FloatTensor<Self>,
+        grad_output: FloatTensor<Self>,
+        op: &SpikeOp,
+    ) -> Result<SpikeGradients<FloatTensor<Self>>> {
+        let dims = layer_dims(&input.shape(), &weights.shape())?;
+        let kind = delays.kind();
+        if let Some(d) = delays.values() {
+            check_delay_shape(dims, kind, &d.shape())?;
+        }
+        let out_shape = [dims.batch, dims.n_out];
+        for (name, t) in [("output", &output), ("grad_output", &grad_output)] {
+            if t.shape().as_slice() != out_shape {
+                return Err(Error::Shape(format!(
+                    "{name} must have shape {out_shape:?}, got {:?}",
+                    t.shape().as_slice()
+                )));
+            }
+        }
+        let dtype = input.dtype();
+        let t_in = ndarray_values(&input)?;
+        let w = ndarray_values(&weights)?;
+        let d = delays.values().map(ndarray_values).transpose()?;
+        let d = Delays::from_kind(kind, d.as_deref());
+        let t_out = ndarray_values(&output)?;
+        let g_out = ndarray_values(&grad_output)?;
+        let grads = kernel::backward(&op.lif, &op.gradients, dims, &t_in, &w, &d, &t_out, &g_out);
+        Ok(SpikeGradients {
+            input: ndarray_tensor(grads.input, vec![dims.batch, dims.n_in], dtype),
+            weights: ndarray_tensor(grads.weights, vec![dims.n_in, dims.n_out], dtype),
+            delays: grads
+                .delays
+                .map(|g| ndarray_tensor(g, kind.shape(dims.n_in, dims.n_out), dtype)),
+        })
+    }
+}
+
+/// State the backward step keeps: the forward's inputs and output (inner-backend primitives).
+#[derive(Debug, Clone)]
+struct SpikeState<B: Backend> {
+    input: FloatTensor<B>,
+    weights: FloatTensor<B>,
+    delays: Delays<FloatTensor<B>>,
+    output: FloatTensor<B>,
+    op: SpikeOp,
+}
+
+impl<B: SpikeBackend> SpikeState<B> {
+    fn gradients(self, grad_output: FloatTensor<B>) -> SpikeGradients<FloatTensor<B>> {
+        // Shapes and values were validated by the forward pass that produced this state.
+        B::spike_backward(
+            self.input,
+            self.weights,
+            self.delays,
+            self.output,
+            grad_output,
+            &self.op,
+        )
+        .expect("spike backward on inputs already validated by its forward pass")
+    }
+}
+
+#[derive(Debug)]
+struct SpikeBackwardNoDelay;
+
+#[derive(Debug)]
+struct SpikeBackwardDelay;
+
+impl<B: SpikeBackend> Backward<B, 2> for SpikeBackwardNoDelay {
+    type State = SpikeState<B>;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_input, node_weights] = ops.parents;
+        let grad_output = grads.consume::<B>(&ops.node);
+        let g = ops.state.gradients(grad_output);
+        if let Some(node) = node_input {
+            grads.register::<B>(node.id, g.input);
+        }
+        if let Some(node) = node_weights {
+            grads.register::<B>(node.id, g.weights);
+        }
+    }
+}
+
+impl<B: SpikeBackend> Backward<B, 3> for SpikeBackwardDelay {
+    type State = SpikeState<B>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_input, node_weights, node_delays] = ops.parents;
+        let grad_output = grads.consume::<B>(&ops.node);
+        let g = ops.state.gradients(grad_output);
+        if let Some(node) = node_input {
+            grads.register::<B>(node.id, g.input);
+        }
+        if let Some(node) = node_weights {
+            grads.register::<B>(node.id, g.weights);
+        }
+        if let (Some(node), Some(gd)) = (node_delays, g.delays) {
+            grads.register::<B>(node.id, gd);
+        }
+    }
+}
+
+impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
+    fn spike_forward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        op: &SpikeOp,
+    ) -> Result<FloatTensor<Self>> {
+        let inner_delays = delays.as_ref().map(|d| d.primitive.clone());
+        let output = B::spike_forward(
+            input.primitive.clone(),
+            weights.primitive.clone(),
+            inner_delays.clone(),
+            op,
+        )?;
+        let state = |output: &FloatTensor<B>| SpikeState::<B> {
+            input: input.primitive.clone(),
+            weights: weights.primitive.clone(),
+            delays: inner_delays.clone(),
+            output: output.clone(),
+            op: *op,
+        };
+        Ok(match delays.values() {
+            None => match SpikeBackwardNoDelay
+                .prepare::<C>([input.node.clone(), weights.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    let s = state(&output);
+                    prep.finish(s, output)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(output),
+            },
+            Some(d) => match SpikeBackwardDelay
+                .prepare::<C>([input.node.clone(), weights.node.clone(), d.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    let s = state(&output);
+                    prep.finish(s, output)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(output),
+            },
+        })
+    }
+
+    fn spike_backward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        output: FloatTensor<Self>,
+        grad_output: FloatTensor<Self>,
+        op: &SpikeOp,
+    ) -> Result<SpikeGradients<FloatTensor<Self>>> {
+        // Gradients of gradients are not tracked: the result is a constant of this graph.
+        let g = B::spike_backward(
+            input.primitive,
+            weights.primitive,
+            delays.map(|d| d.primitive),
+            output.primitive,
+            grad_output.primitive,
+            op,
+        )?;
+        let wrap = <Self as AutodiffBackend>::from_inner;
+        Ok(SpikeGradients {
+            input: wrap(g.input),
+            weights: wrap(g.weights),
+            delays: g.delays.map(wrap),
+        })
+    }
+}
+
+/// Delays of a layer as high-level tensors, each in the shape of its kind.
+#[derive(Debug, Clone)]
+pub enum LayerDelays<B: Backend> {
+    /// No delays.
+    None,
+    /// `[n_in]`: one delay per presynaptic neuron.
+    Axonal(Tensor<B, 1>),
+    /// `[n_in, n_out]`: one delay per synapse.
+    Synaptic(Tensor<B, 2>),
+    /// `[n_out]`: one delay per postsynaptic neuron.
+    Dendritic(Tensor<B, 1>),
+}
+
+impl<B: Backend> LayerDelays<B> {
+    /// The op-level form: the kind plus a primitive.
+    pub fn into_primitive(self) -> Delays<FloatTensor<B>> {
+        match self {
+            LayerDelays::None => Delays::None,
+            LayerDelays::Axonal(t) => Delays::Axonal(t.into_primitive().tensor()),
+            LayerDelays::Synaptic(t) => Delays::Synaptic(t.into_primitive().tensor()),
+            LayerDelays::Dendritic(t) => Delays::Dendritic(t.into_primitive().tensor()),
+        }
+    }
+
+    /// The kind of these delays.
+    pub fn kind(&self) -> crate::DelayKind {
+        match self {
+            LayerDelays::None => crate::DelayKind::None,
+            LayerDelays::Axonal(_) => crate::DelayKind::Axonal,
+            LayerDelays::Synaptic(_) => crate::DelayKind::Synaptic,
+            LayerDelays::Dendritic(_) => crate::DelayKind::Dendritic,
+        }
+    }
+}
+
+/// First-spike times `[batch, n_out]` of a layer, on high-level tensors; differentiable with
+/// respect to all three inputs on an autodiff backend.
+pub fn spike<B: SpikeBackend>(
+    input: Tensor<B, 2>,
+    weights: Tensor<B, 2>,
+    delays: LayerDelays<B>,
+    op: &SpikeOp,
+) -> Result<Tensor<B, 2>> {
+    let out = B::spike_forward(
+        input.into_primitive().tensor(),
+        weights.into_primitive().tensor(),
+        delays.into_primitive(),
+        op,
+    )?;
+    Ok(Tensor::from_primitive(TensorPrimitive::Float(out)))
+}

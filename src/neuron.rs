@@ -1,0 +1,543 @@
+//! The f64 math core: current-based LIF neurons with exponential synapses, their closed-form
+//! first-spike time for a causal set, the causal-set scan, and the exact derivatives
+//! (SPEC sections 1 to 3). No Burn types live here.
+//!
+//! All sums are formed relative to a shift time `s` (exponentials of `arrival - s`), which keeps
+//! them bounded; the reference's `eps` regulariser, defined on unshifted sums, is carried over
+//! exactly by scaling it with `e^{-s/tau}`, so results equal the reference's to round-off.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::lambert::lambert_w0;
+
+/// Parameters of the leaky integrate-and-fire neuron, in units where times are given in the same
+/// unit as `tau_syn` (usually `tau_syn = 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LifParams {
+    /// Synaptic time constant tau_s.
+    pub tau_syn: f64,
+    /// Membrane time constant tau_m; must be tau_s or 2 tau_s (closed forms exist only there).
+    pub tau_mem: f64,
+    /// Leak conductance g_L.
+    pub g_leak: f64,
+    /// Leak (resting) potential E_L.
+    pub leak: f64,
+    /// Firing threshold theta.
+    pub threshold: f64,
+    /// Regulariser added to the sums a1 and b (ratio 1) or a1 and a2 (ratio 2), as in the
+    /// reference implementation (1e-6 there; moves spike times by about 1e-7). 0 disables it.
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+}
+
+fn default_eps() -> f64 {
+    REFERENCE_EPS
+}
+
+/// The regulariser used by the reference implementation.
+pub const REFERENCE_EPS: f64 = 1e-6;
+
+impl LifParams {
+    /// tau_m = 2 tau_s, g_L = 0.5, theta = 1: the neuron of all ideal-simulation presets.
+    pub fn ideal() -> Self {
+        Self {
+            tau_syn: 1.0,
+            tau_mem: 2.0,
+            g_leak: 0.5,
+            leak: 0.0,
+            threshold: 1.0,
+            eps: REFERENCE_EPS,
+        }
+    }
+
+    /// tau_m = tau_s, g_L = 1, theta = 2.6: the neuron of the hardware-aware presets.
+    pub fn hardware() -> Self {
+        Self {
+            tau_syn: 1.0,
+            tau_mem: 1.0,
+            g_leak: 1.0,
+            leak: 0.0,
+            threshold: 2.6,
+            eps: REFERENCE_EPS,
+        }
+    }
+
+    /// tau_m = tau_s, g_L = 1, theta = 1: the neuron of the older Fast&Deep work.
+    pub fn fast_and_deep() -> Self {
+        Self {
+            threshold: 1.0,
+            ..Self::hardware()
+        }
+    }
+
+    /// Same parameters with another threshold.
+    pub fn with_threshold(self, threshold: f64) -> Self {
+        Self { threshold, ..self }
+    }
+
+    /// Same parameters with another regulariser.
+    pub fn with_eps(self, eps: f64) -> Self {
+        Self { eps, ..self }
+    }
+
+    /// Checks the parameters and precomputes what the spike-time formulas need.
+    pub fn build(&self) -> Result<Lif> {
+        Lif::new(*self)
+    }
+}
+
+impl Default for LifParams {
+    fn default() -> Self {
+        Self::ideal()
+    }
+}
+
+/// Which closed form applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TauRatio {
+    /// tau_m = tau_s: spike times through the Lambert W function.
+    One,
+    /// tau_m = 2 tau_s: spike times through a quadratic in e^{-t/tau_m}.
+    Two,
+}
+
+/// A validated neuron with the constants the kernels need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lif {
+    params: LifParams,
+    ratio: TauRatio,
+    /// c = g_L (theta - E_L).
+    c: f64,
+    inv_tau_syn: f64,
+    inv_tau_mem: f64,
+}
+
+/// Running sums of a causal set, relative to a shift time `s`.
+///
+/// Ratio 1: `a = sum w e^{u/tau}`, `b = sum w u e^{u/tau} / tau`.
+/// Ratio 2: `a = sum w e^{u/tau_s}`, `b = sum w e^{u/tau_m}`.
+/// Here `u = arrival - s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CausalSums {
+    /// Shift time the exponentials are relative to.
+    pub shift: f64,
+    /// First sum (a1).
+    pub a: f64,
+    /// Second sum (b for ratio 1, a2 for ratio 2).
+    pub b: f64,
+}
+
+/// The exact partial derivatives of one output spike time, ready to be evaluated per input.
+///
+/// Produced by [`Lif::partials`] from the output time and the causal set alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpikePartials {
+    ratio: TauRatio,
+    t_out: f64,
+    inv_tau_syn: f64,
+    inv_tau_mem: f64,
+    tau_mem: f64,
+    /// Ratio 1: 1 / (A (1 + W)); ratio 2: 1 / S.
+    scale: f64,
+    /// Ratio 2: q relative to the shift (e^{-(t - s)/tau_m}); unused for ratio 1.
+    q: f64,
+}
+
+impl SpikePartials {
+    /// Exponentials of one input relative to the output time.
+    #[inline]
+    fn exps(&self, arrival: f64) -> (f64, f64, f64) {
+        let u = arrival - self.t_out;
+        match self.ratio {
+            TauRatio::One => (u, (u * self.inv_tau_syn).exp(), 0.0),
+            TauRatio::Two => {
+                let em = (u * self.inv_tau_mem).exp();
+                (u, em * em, em)
+            }
+        }
+    }
+
+    /// (d t_out / d w_i, d t_out / d t_i) for an input in the causal set.
+    #[inline]
+    pub fn of_input(&self, arrival: f64, weight: f64) -> (f64, f64) {
+        let (u, es, em) = self.exps(arrival);
+        match self.ratio {
+            TauRatio::One => {
+                // dt/dw = -(t - t_i) e^{t_i/tau} / (A (1 + W)); dt/dt_i = -w e^{t_i/tau}
+                // (t - t_i - tau) / (tau A (1 + W)); here t - t_i = -u.
+                let d_w = u * es * self.scale;
+                let d_t = weight * es * (u * self.inv_tau_syn + 1.0) * self.scale;
+                (d_w, d_t)
+            }
+            TauRatio::Two => {
+                let d_w = self.tau_mem * (self.q * es - em) * self.scale;
+                let d_t =
+                    weight * (self.q * es * self.tau_mem * self.inv_tau_syn - em) * self.scale;
+                (d_w, d_t)
+            }
+        }
+    }
+}
+
+impl Lif {
+    /// Validates the parameters: positive finite time constants with tau_m / tau_s in {1, 2},
+    /// positive leak conductance, threshold above the leak potential, non-negative eps.
+    pub fn new(params: LifParams) -> Result<Self> {
+        let LifParams {
+            tau_syn,
+            tau_mem,
+            g_leak,
+            leak,
+            threshold,
+            eps,
+        } = params;
+        let bad = |msg: String| Err(Error::InvalidNeuron(msg));
+        if !(tau_syn.is_finite() && tau_syn > 0.0) {
+            return bad(format!(
+                "tau_syn must be positive and finite, got {tau_syn}"
+            ));
+        }
+        if !(tau_mem.is_finite() && tau_mem > 0.0) {
+            return bad(format!(
+                "tau_mem must be positive and finite, got {tau_mem}"
+            ));
+        }
+        if !(g_leak.is_finite() && g_leak > 0.0) {
+            return bad(format!("g_leak must be positive and finite, got {g_leak}"));
+        }
+        if !(leak.is_finite() && threshold.is_finite()) {
+            return bad(format!(
+                "leak and threshold must be finite, got {leak} and {threshold}"
+            ));
+        }
+        if threshold <= leak {
+            return bad(format!(
+                "threshold {threshold} must lie above the leak potential {leak}"
+            ));
+        }
+        if !(eps.is_finite() && eps >= 0.0) {
+            return bad(format!("eps must be finite and >= 0, got {eps}"));
+        }
+        let r = tau_mem / tau_syn;
+        let ratio = if (r - 1.0).abs() < 1e-9 {
+            TauRatio::One
+        } else if (r - 2.0).abs() < 1e-9 {
+            TauRatio::Two
+        } else {
+            return bad(format!(
+                "tau_mem / tau_syn = {r}: only 1 and 2 have closed-form spike times"
+            ));
+        };
+        Ok(Self {
+            params,
+            ratio,
+            c: g_leak * (threshold - leak),
+            inv_tau_syn: 1.0 / tau_syn,
+            inv_tau_mem: 1.0 / tau_mem,
+        })
+    }
+
+    /// The parameters this neuron was built from.
+    pub fn params(&self) -> &LifParams {
+        &self.params
+    }
+
+    /// Which closed form applies.
+    pub fn ratio(&self) -> TauRatio {
+        self.ratio
+    }
+
+    /// The same neuron with another threshold (used for threshold noise); validated.
+    pub fn with_threshold(&self, threshold: f64) -> Result<Self> {
+        Self::new(self.params.with_threshold(threshold))
+    }
+
+    /// Empty sums relative to `shift`.
+    #[inline]
+    pub fn empty_sums(&self, shift: f64) -> CausalSums {
+        CausalSums {
+            shift,
+            a: 0.0,
+            b: 0.0,
+        }
+    }
+
+    /// Adds one input to a causal set.
+    #[inline]
+    pub fn push(&self, sums: &mut CausalSums, arrival: f64, weight: f64) {
+        let u = arrival - sums.shift;
+        match self.ratio {
+            TauRatio::One => {
+                let e = weight * (u * self.inv_tau_syn).exp();
+                sums.a += e;
+                sums.b += e * u * self.inv_tau_syn;
+            }
+            TauRatio::Two => {
+                let em = (u * self.inv_tau_mem).exp();
+                sums.a += weight * em * em;
+                sums.b += weight * em;
+            }
+        }
+    }
+
+    /// The regularised sums (A, B) in shifted coordinates: the reference adds eps to the
+    /// unshifted sums, which is eps e^{-s/tau} here (and, for b of ratio 1, the term that
+    /// moves with the shift).
+    #[inline]
+    fn regularised(&self, sums: &CausalSums) -> (f64, f64) {
+        let eps = self.params.eps;
+        if eps == 0.0 {
+            return (sums.a, sums.b);
+        }
+        let s = sums.shift;
+        match self.ratio {
+            TauRatio::One => {
+                let e = eps * (-s * self.inv_tau_syn).exp();
+                (sums.a + e, sums.b + e * (1.0 - s * self.inv_tau_syn))
+            }
+            TauRatio::Two => (
+                sums.a + eps * (-s * self.inv_tau_syn).exp(),
+                sums.b + eps * (-s * self.inv_tau_mem).exp(),
+            ),
+        }
+    }
+
+    /// The time at which the membrane driven by exactly this causal set first reaches threshold
+    /// (SPEC section 2), or +inf if it never does. Not yet checked against the window of the set.
+    #[inline]
+    pub fn candidate(&self, sums: &CausalSums) -> f64 {
+        let (a, b) = self.regularised(sums);
+        match self.ratio {
+            TauRatio::One => {
+                if a == 0.0 {
+                    return f64::INFINITY;
+                }
+                let ba = b / a;
+                let z = -(self.c / a) * ba.exp();
+                match lambert_w0(z) {
+                    Some(w) => {
+                        let t = sums.shift + self.params.tau_syn * (ba - w);
+                        if t.is_nan() {
+                            f64::INFINITY
+                        } else {
+                            t
+                        }
+                    }
+                    None => f64::INFINITY,
+                }
+            }
+            TauRatio::Two => {
+                let disc = b * b - 4.0 * a * self.c;
+                if disc.is_nan() || disc < 0.0 {
+                    return f64::INFINITY;
+                }
+                let arg = 2.0 * a / (b + disc.sqrt());
+                if arg.is_nan() || arg <= 0.0 || arg == f64::INFINITY {
+                    return f64::INFINITY;
+                }
+                sums.shift + self.params.tau_mem * arg.ln()
+            }
+        }
+    }
+
+    /// First spike time of a neuron whose inputs, sorted by arrival, are given by accessors:
+    /// `arrival(k)` ascending in `k`, with +inf (never arrives) at the end. Scans the causal sets
+    /// upward with running sums and stops at the first valid candidate (SPEC section 2).
+    #[inline]
+    pub fn first_spike(
+        &self,
+        n: usize,
+        arrival: impl Fn(usize) -> f64,
+        weight: impl Fn(usize) -> f64,
+    ) -> f64 {
+        if n == 0 {
+            return f64::INFINITY;
+        }
+        let first = arrival(0);
+        if !first.is_finite() {
+            return f64::INFINITY;
+        }
+        let mut sums = self.empty_sums(first);
+        let mut current = first;
+        for k in 0..n {
+            self.push(&mut sums, current, weight(k));
+            let next = if k + 1 < n {
+                arrival(k + 1)
+            } else {
+                f64::INFINITY
+            };
+            let t = self.candidate(&sums);
+            if t >= current && t <= next {
+                return t;
+            }
+            if !next.is_finite() {
+                break;
+            }
+            current = next;
+        }
+        f64::INFINITY
+    }
+
+    /// Spike time of one neuron from unsorted arrivals and weights (allocates; for tests and
+    /// one-off use; kernels call [`Lif::first_spike`] on their own scratch buffers).
+    pub fn spike_time(&self, arrivals: &[f64], weights: &[f64]) -> f64 {
+        let order = sorted_order(arrivals);
+        self.first_spike(order.len(), |k| arrivals[order[k]], |k| weights[order[k]])
+    }
+
+    /// The sums of the causal set of an output spike at `t_out`: every input with
+    /// `arrival <= t_out`, relative to the shift `t_out` (so exponentials are at most 1).
+    #[inline]
+    pub fn causal_sums(
+        &self,
+        t_out: f64,
+        n: usize,
+        arrival: impl Fn(usize) -> f64,
+        weight: impl Fn(usize) -> f64,
+    ) -> CausalSums {
+        let mut sums = self.empty_sums(t_out);
+        for i in 0..n {
+            let a = arrival(i);
+            if a <= t_out {
+                self.push(&mut sums, a, weight(i));
+            }
+        }
+        sums
+    }
+
+    /// The exact derivatives of the output spike time `t_out` (SPEC section 3), from the sums of
+    /// its causal set (see [`Lif::causal_sums`]). `None` when the ideal neuron could not have
+    /// spiked there (no threshold crossing for these sums, or a tangential touch where the
+    /// derivatives diverge): the caller then gives that spike zero gradients.
+    pub fn partials(&self, t_out: f64, sums: &CausalSums) -> Option<SpikePartials> {
+        if !t_out.is_finite() {
+            return None;
+        }
+        let (a, b) = self.regularised(sums);
+        let (scale, q) = match self.ratio {
+            TauRatio::One => {
+                if a == 0.0 {
+                    return None;
+                }
+                let z = -(self.c / a) * (b / a).exp();
+                let w = lambert_w0(z)?;
+                (1.0 / (a * (1.0 + w)), 0.0)
+            }
+            TauRatio::Two => {
+                let disc = b * b - 4.0 * a * self.c;
+                if !(disc >= 0.0) {
+                    return None;
+                }
+                let s = disc.sqrt();
+                let q = (b + s) / (2.0 * a);
+                if !(q > 0.0) {
+                    return None;
+                }
+                (1.0 / s, q)
+            }
+        };
+        if !scale.is_finite() || !q.is_finite() {
+            return None;
+        }
+        Some(SpikePartials {
+            ratio: self.ratio,
+            t_out,
+            inv_tau_syn: self.inv_tau_syn,
+            inv_tau_mem: self.inv_tau_mem,
+            tau_mem: self.params.tau_mem,
+            scale,
+            q,
+        })
+    }
+
+    /// Derivatives of the spike time with respect to every weight and every arrival time, from
+    /// unsorted inputs (allocates; for tests and one-off use). Zero outside the causal set and
+    /// for silent or impossible spikes.
+    pub fn spike_gradients(
+        &self,
+        arrivals: &[f64],
+        weights: &[f64],
+        t_out: f64,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let n = arrivals.len();
+        let mut d_w = vec![0.0; n];
+        let mut d_t = vec![0.0; n];
+        let sums = self.causal_sums(t_out, n, |i| arrivals[i], |i| weights[i]);
+        if let Some(p) = self.partials(t_out, &sums) {
+            for i in 0..n {
+                if arrivals[i] <= t_out {
+                    (d_w[i], d_t[i]) = p.of_input(arrivals[i], weights[i]);
+                }
+            }
+        }
+        (d_w, d_t)
+    }
+}
+
+/// Indices of `times` in ascending order; NaN sorts last (total order), so this never panics.
+pub fn sorted_order(times: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_unstable_by(|&i, &j| times[i].total_cmp(&times[j]));
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let ok = LifParams::ideal();
+        assert!(ok.build().is_ok());
+        for bad in [
+            LifParams { tau_syn: 0.0, ..ok },
+            LifParams {
+                tau_mem: -2.0,
+                ..ok
+            },
+            LifParams { tau_mem: 3.0, ..ok },
+            LifParams { g_leak: 0.0, ..ok },
+            LifParams {
+                threshold: f64::NAN,
+                ..ok
+            },
+            LifParams {
+                threshold: -1.0,
+                ..ok
+            },
+            LifParams { eps: -1.0, ..ok },
+        ] {
+            assert!(
+                matches!(bad.build(), Err(Error::InvalidNeuron(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ratios_are_recognised_for_any_tau_syn() {
+        let p = LifParams {
+            tau_syn: 0.5,
+            tau_mem: 1.0,
+            ..LifParams::ideal()
+        };
+        assert_eq!(p.build().unwrap().ratio(), TauRatio::Two);
+        let p = LifParams {
+            tau_syn: 3.0,
+            tau_mem: 3.0,
+            ..LifParams::hardware()
+        };
+        assert_eq!(p.build().unwrap().ratio(), TauRatio::One);
+    }
+
+    #[test]
+    fn no_input_no_spike() {
+        let lif = LifParams::ideal().build().unwrap();
+        assert_eq!(lif.spike_time(&[], &[]), f64::INFINITY);
+        assert_eq!(
+            lif.spike_time(&[f64::INFINITY, f64::INFINITY], &[5.0, 5.0]),
+            f64::INFINITY
+        );
+    }
+}
