@@ -1,0 +1,143 @@
+//! Bad input gets typed errors, not panics.
+
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::{Tensor, TensorData};
+use delgrad::{
+    spike, DelayKind, Error, GradientOptions, LayerDelays, LifParams, SpikeOp, SpikingLinear,
+    SpikingLinearConfig,
+};
+
+type B = Autodiff<NdArray<f64>>;
+
+fn layer(kind: DelayKind) -> SpikingLinear<B> {
+    SpikingLinearConfig::new(3, 2)
+        .with_delays(kind)
+        .init_seeded(0, &Default::default())
+        .unwrap()
+}
+
+fn times(v: Vec<f64>, rows: usize) -> Tensor<B, 2> {
+    let cols = v.len() / rows;
+    Tensor::from_data(TensorData::new(v, [rows, cols]), &Default::default())
+}
+
+#[test]
+fn mismatched_input_width_is_a_shape_error() {
+    let err = layer(DelayKind::None)
+        .try_forward(times(vec![0.1; 8], 2))
+        .unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+}
+
+#[test]
+fn nan_and_negative_infinite_input_times_are_rejected_with_their_position() {
+    for bad in [f64::NAN, f64::NEG_INFINITY] {
+        let err = layer(DelayKind::Synaptic)
+            .try_forward(times(vec![0.1, 0.2, 0.3, 0.4, bad, 0.6], 2))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidSpikeTime {
+                    sample: 1,
+                    input: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    // +inf means "no spike" and is fine.
+    let ok = layer(DelayKind::Axonal).try_forward(times(vec![f64::INFINITY; 6], 2));
+    let out = ok.unwrap().into_data().to_vec::<f64>().unwrap();
+    assert!(out.iter().all(|t| *t == f64::INFINITY));
+}
+
+#[test]
+fn delays_of_the_wrong_shape_are_rejected_by_the_op() {
+    let device = Default::default();
+    let op = SpikeOp::new(LifParams::ideal(), GradientOptions::default()).unwrap();
+    let w = Tensor::<B, 2>::ones([3, 2], &device);
+    let d = Tensor::<B, 1>::zeros([2], &device);
+    let err = spike(
+        times(vec![0.1; 6], 2),
+        w.clone(),
+        LayerDelays::Axonal(d),
+        &op,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+    let w_bad = Tensor::<B, 2>::from_data(
+        TensorData::new(vec![1.0, f64::NAN, 1.0, 1.0, 1.0, 1.0], [3, 2]),
+        &device,
+    );
+    let err = spike(times(vec![0.1; 6], 2), w_bad, LayerDelays::None, &op).unwrap_err();
+    assert!(
+        matches!(err, Error::NonFiniteParameter { index: 1, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_neuron_parameters_and_configs_are_typed_errors() {
+    let device = Default::default();
+    let bad_neurons = [
+        LifParams {
+            tau_syn: -1.0,
+            ..LifParams::ideal()
+        },
+        LifParams {
+            tau_mem: 0.0,
+            ..LifParams::ideal()
+        },
+        LifParams {
+            tau_mem: 3.0,
+            ..LifParams::ideal()
+        },
+    ];
+    for neuron in bad_neurons {
+        let r = SpikingLinearConfig::new(3, 2)
+            .with_neuron(neuron)
+            .try_init::<B>(&device);
+        assert!(matches!(r, Err(Error::InvalidNeuron(_))), "{neuron:?}");
+    }
+    let r = SpikingLinearConfig::new(3, 2)
+        .with_delays(DelayKind::Axonal)
+        .with_delay_sharing(2)
+        .try_init::<B>(&device);
+    assert!(matches!(r, Err(Error::InvalidConfig(_))));
+    let r = SpikingLinearConfig::new(3, 2).init_with::<B>(&[1.0; 5], None, &device);
+    assert!(matches!(r, Err(Error::Shape(_))));
+    let r = SpikingLinearConfig::new(3, 2)
+        .with_delays(DelayKind::Dendritic)
+        .init_with::<B>(&[1.0; 6], Some(&[0.5, 1.5]), &device);
+    assert!(
+        matches!(r, Err(Error::InvalidConfig(_))),
+        "delay outside (0, 1)"
+    );
+}
+
+#[test]
+fn shared_delays_expand_to_neighbouring_inputs() {
+    let device = Default::default();
+    let layer: SpikingLinear<B> = SpikingLinearConfig::new(6, 2)
+        .with_delays(DelayKind::Axonal)
+        .with_delay_sharing(3)
+        .with_delay_shift(2.0)
+        .with_delay_scale(1.5)
+        .init_with(&[1.0; 12], Some(&[2.5, 2.5, 2.5, 3.0, 3.0, 3.0]), &device)
+        .unwrap();
+    assert_eq!(layer.num_trainable(), 12 + 2);
+    let LayerDelays::Axonal(d) = layer.delays() else {
+        panic!("axonal delays expected")
+    };
+    let d = d.into_data().to_vec::<f64>().unwrap();
+    for (got, want) in d.iter().zip([2.5, 2.5, 2.5, 3.0, 3.0, 3.0]) {
+        assert!((got - want).abs() < 1e-14, "{d:?}");
+    }
+    let r = SpikingLinearConfig::new(6, 2)
+        .with_delays(DelayKind::Axonal)
+        .with_delay_sharing(3)
+        .init_with::<B>(&[1.0; 12], Some(&[0.5, 0.5, 0.6, 0.3, 0.3, 0.3]), &device);
+    assert!(matches!(r, Err(Error::InvalidConfig(_))), "copies disagree");
+}
