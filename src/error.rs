@@ -52,6 +52,10 @@ pub enum Error {
     #[error("malformed document: {0}")]
     Malformed(String),
 
+    /// Training had to stop (for example on a non-finite gradient); nothing invalid was saved.
+    #[error("training stopped: {0}")]
+    Training(String),
+
     /// Reading or writing a file failed.
     #[error("i/o error on {path}: {source}")]
     Io {

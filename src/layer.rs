@@ -111,7 +111,7 @@ impl SpikingLinearConfig {
             return bad("delay initialisation needs a finite mean and std >= 0".into());
         }
         let sharing = self.delay_sharing;
-        if sharing == 0 || self.d_input % sharing != 0 {
+        if sharing == 0 || !self.d_input.is_multiple_of(sharing) {
             return bad(format!(
                 "delay_sharing {sharing} must be positive and divide d_input {}",
                 self.d_input

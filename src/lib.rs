@@ -12,12 +12,22 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod kernel;
 pub mod lambert;
+pub mod layer;
+pub mod loss;
+pub mod model;
+pub mod network;
 pub mod neuron;
+pub mod plots;
+pub mod train;
 
 pub use backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
 pub use error::{Error, Result};
 pub use kernel::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};
+pub use layer::{DelayMap, SpikingLinear, SpikingLinearConfig};
+pub use network::{first_spike_class, DelaysFile, Encoding, LayerFile, NetworkFile, NeuronSection};
 pub use neuron::{Lif, LifParams, TauRatio};

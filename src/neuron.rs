@@ -426,12 +426,12 @@ impl Lif {
             }
             TauRatio::Two => {
                 let disc = b * b - 4.0 * a * self.c;
-                if !(disc >= 0.0) {
+                if disc.is_nan() || disc < 0.0 {
                     return None;
                 }
                 let s = disc.sqrt();
                 let q = (b + s) / (2.0 * a);
-                if !(q > 0.0) {
+                if q.is_nan() || q <= 0.0 {
                     return None;
                 }
                 (1.0 / s, q)

@@ -1,0 +1,173 @@
+//! The DelGrad Yin-Yang experiments.
+//!
+//! ```sh
+//! cargo run --release --example yinyang                      # h30-ws, 300 epochs, seed 0
+//! cargo run --release --example yinyang -- --preset h30-wa --seed 2 --out runs/wa2
+//! cargo run --release --example yinyang -- --out runs/wa2 --resume
+//! cargo run --release --example yinyang -- --eval runs/wa2/model.json
+//! ```
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use delgrad::experiment::{run, run_eval};
+use delgrad::loss::SpikeLoss;
+use delgrad::train::{Progress, TrainConfig, PRESETS};
+use delgrad::DelayKind;
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Train spiking networks with exact delay and weight gradients (DelGrad) on Yin-Yang",
+    after_help = "Presets: h30-w, h30-wa, h30-ws, h5-ws (SPEC section 6), h30-wd (dendritic delays)."
+)]
+struct Args {
+    /// Training preset.
+    #[arg(long, default_value = "h30-ws", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
+    preset: String,
+    /// Number of epochs (preset: 300).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Seed of initialisation and shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory (default: artifacts/yinyang/<preset>-seed<seed>, or artifacts/eval/<model>
+    /// with --eval).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the interrupted run in --out from its last completed epoch.
+    #[arg(long, conflicts_with = "eval")]
+    resume: bool,
+    /// Evaluate a delgrad-network JSON file on the test split instead of training.
+    #[arg(long, value_name = "MODEL.json")]
+    eval: Option<PathBuf>,
+    /// Hidden layer size.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    hidden: Option<u64>,
+    /// Delay kind of both layers.
+    #[arg(long, value_parser = ["none", "axonal", "synaptic", "dendritic"])]
+    delays: Option<String>,
+    /// Mini-batch size.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5000))]
+    batch_size: Option<u64>,
+    /// Learning rate of the weights.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Learning rate of the delays.
+    #[arg(long)]
+    lr_delays: Option<f64>,
+    /// Loss: mse (shift-invariant MSE) or ce (TTFS cross-entropy).
+    #[arg(long, value_parser = ["mse", "ce"])]
+    loss: Option<String>,
+    /// Train on the first N training samples only (smoke runs).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5000))]
+    train_subset: Option<u64>,
+    /// No dashboard; one line per epoch.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn config(args: &Args) -> delgrad::Result<TrainConfig> {
+    let mut c = TrainConfig::preset(&args.preset)?;
+    c.seed = args.seed;
+    if let Some(v) = args.epochs {
+        c.epochs = v;
+    }
+    if let Some(v) = args.hidden {
+        c.hidden = v as usize;
+    }
+    if let Some(v) = &args.delays {
+        c.delays = v.parse::<DelayKind>()?;
+        if c.delays != DelayKind::None && c.lr_delays == 0.0 {
+            c.lr_delays = c.lr;
+        }
+    }
+    if let Some(v) = args.batch_size {
+        c.batch_size = v as usize;
+    }
+    if let Some(v) = args.lr {
+        c.lr = v;
+    }
+    if let Some(v) = args.lr_delays {
+        c.lr_delays = v;
+    }
+    if let Some(v) = &args.loss {
+        c.loss = if v == "ce" {
+            SpikeLoss::cross_entropy()
+        } else {
+            SpikeLoss::mse()
+        };
+    }
+    c.train_subset = args.train_subset.map(|v| v as usize);
+    c.validate()?;
+    Ok(c)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = if let Some(model) = &args.eval {
+        let stem = model
+            .file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy().into_owned());
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("artifacts/eval").join(stem));
+        run_eval(model, &out).map(|s| {
+            println!(
+                "{}: test accuracy {:.1} % ({} of {}); outputs in {}",
+                model.display(),
+                100.0 * s.test_accuracy,
+                s.correct,
+                s.samples,
+                out.display()
+            );
+        })
+    } else {
+        config(&args).and_then(|c| {
+            let out = args.out.clone().unwrap_or_else(|| {
+                PathBuf::from("artifacts/yinyang").join(format!("{}-seed{}", c.preset, c.seed))
+            });
+            let total = c.epochs;
+            // Burn's dashboard needs a terminal; elsewhere (logs, CI) print one line per epoch.
+            let progress = if args.quiet || !std::io::stdout().is_terminal() {
+                Progress::Callback(Some(Box::new(move |m| {
+                    println!(
+                        "epoch {:>3}/{total}  train loss {:.4} acc {:.1} %  val loss {:.4} acc {:.1} %  lr {:.5}  {:.2} s",
+                        m.epoch,
+                        m.train_loss,
+                        100.0 * m.train_accuracy,
+                        m.val_loss,
+                        100.0 * m.val_accuracy,
+                        m.learning_rate,
+                        m.seconds
+                    )
+                })))
+            } else {
+                Progress::Dashboard
+            };
+            run(&c, &out, args.resume, progress).map(|s| {
+                println!(
+                    "{} seed {}: test {:.1} %, validation {:.1} %, train {:.1} %; {} parameters; \
+                     trained in {:.1} s; outputs in {}",
+                    s.preset,
+                    s.seed,
+                    100.0 * s.test_accuracy,
+                    100.0 * s.val_accuracy,
+                    100.0 * s.train_accuracy,
+                    s.n_params,
+                    s.train_seconds,
+                    out.display()
+                );
+            })
+        })
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Losses on output spike times and first-spike decoding (SPEC section 5).
+//!
+//! Times are `[batch, classes]` with `+inf` for a neuron that did not spike. Infinite times never
+//! enter the autodiff graph: they are masked to a constant first, so a sample whose loss is
+//! undefined gets a constant loss and no gradient.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{activation::log_softmax, Bool, ElementConversion, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// The loss functions of SPEC section 5.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SpikeLoss {
+    /// L = 1/2 sum_k (t_k - t_label - dt [k != label])^2: the label neuron should fire `dt`
+    /// before every other; invariant under a common shift of all times. Samples with any silent
+    /// output get the constant `silent_loss`.
+    ShiftInvariantMse {
+        /// Target lead of the label neuron (0.2 ideal, 0.3 hardware-aware).
+        dt: f64,
+    },
+    /// L = -log softmax(-t / (xi tau_s))[label] + alpha exp(t_label / (beta tau_s)) (Fast&Deep).
+    /// Samples whose label neuron is silent get the constant `silent_loss`.
+    TtfsCrossEntropy {
+        /// Softmax temperature in units of tau_s (0.2).
+        xi: f64,
+        /// Weight of the regulariser pushing the label spike early (0.005).
+        alpha: f64,
+        /// Time scale of the regulariser in units of tau_s (1.0).
+        beta: f64,
+    },
+}
+
+/// Loss given to a sample whose loss is undefined because a required neuron did not spike. It is
+/// a constant (no gradient); its value only matters for the reported loss curve.
+pub const SILENT_LOSS: f64 = 1.0;
+
+/// Stands in for "no spike" inside loss arithmetic so no infinity enters the graph.
+const FAR_FUTURE: f64 = 1e4;
+
+impl SpikeLoss {
+    /// The shift-invariant MSE of the ideal presets (dt = 0.2).
+    pub fn mse() -> Self {
+        SpikeLoss::ShiftInvariantMse { dt: 0.2 }
+    }
+
+    /// The TTFS cross-entropy with the Fast&Deep constants.
+    pub fn cross_entropy() -> Self {
+        SpikeLoss::TtfsCrossEntropy {
+            xi: 0.2,
+            alpha: 0.005,
+            beta: 1.0,
+        }
+    }
+
+    /// Mean loss over the batch, `[1]`. `tau_syn` is the unit of the cross-entropy's constants.
+    pub fn forward<B: Backend>(
+        &self,
+        times: Tensor<B, 2>,
+        labels: Tensor<B, 1, Int>,
+        tau_syn: f64,
+    ) -> Tensor<B, 1> {
+        let [batch, classes] = times.dims();
+        let silent = times.clone().is_inf();
+        let safe = times.mask_fill(silent.clone(), FAR_FUTURE);
+        let labels2 = labels.clone().reshape([batch, 1]);
+        let t_label = safe.clone().gather(1, labels2.clone());
+        let label_silent = silent
+            .clone()
+            .int()
+            .gather(1, labels2.clone())
+            .equal_elem(1);
+        let per_sample = match *self {
+            SpikeLoss::ShiftInvariantMse { dt } => {
+                let others = labels
+                    .clone()
+                    .one_hot_fill::<2>(classes, 0.0, 1.0, -1)
+                    .float();
+                let target = t_label.add(others.mul_scalar(dt));
+                let diff = safe.sub(target);
+                let l = diff.clone().mul(diff).sum_dim(1).mul_scalar(0.5);
+                l.mask_fill(silent.any_dim(1), SILENT_LOSS)
+            }
+            SpikeLoss::TtfsCrossEntropy { xi, alpha, beta } => {
+                let logits = safe.div_scalar(-xi * tau_syn);
+                let nll = log_softmax(logits, 1).gather(1, labels2).neg();
+                let reg = t_label.div_scalar(beta * tau_syn).exp().mul_scalar(alpha);
+                nll.add(reg).mask_fill(label_silent, SILENT_LOSS)
+            }
+        };
+        per_sample.mean()
+    }
+}
+
+/// First-spike decoding: the class of the output neuron that spikes first (lowest index on a
+/// tie), and whether any output spiked at all (no spike counts as a wrong answer).
+pub fn first_spike_class<B: Backend>(
+    times: Tensor<B, 2>,
+) -> (Tensor<B, 1, Int>, Tensor<B, 1, Bool>) {
+    let [batch, _] = times.dims();
+    let any = times.clone().is_finite().any_dim(1).reshape([batch]);
+    let class = times.argmin(1).reshape([batch]);
+    (class, any)
+}
+
+/// Number of samples classified correctly by first-spike decoding.
+pub fn count_correct<B: Backend>(times: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> usize {
+    let (class, any) = first_spike_class(times);
+    let correct = class.equal(labels).bool_and(any);
+    correct.int().sum().into_scalar().elem::<i64>() as usize
+}
+
+/// Scores whose argmax is the first-spike prediction and which mark samples without any output
+/// spike as wrong: `-t`, with silent neurons far below every spike and, for a sample where no
+/// output spiked, the label's score lowered further. Lets Burn's accuracy metric count exactly
+/// what first-spike decoding counts.
+pub fn decision_scores<B: Backend>(times: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> Tensor<B, 2> {
+    let [batch, classes] = times.dims();
+    let silent = times.clone().is_inf();
+    let none = silent.clone().all_dim(1);
+    let scores = times.mask_fill(silent, FAR_FUTURE).neg();
+    let label_mask = labels.one_hot_fill::<2>(classes, 1.0, 0.0, -1).float();
+    let penalty = label_mask.mask_fill(
+        none.bool_not().reshape([batch, 1]).expand([batch, classes]),
+        0.0,
+    );
+    scores.sub(penalty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::tensor::TensorData;
+
+    type B = Autodiff<NdArray<f64>>;
+
+    fn t(v: Vec<f64>, rows: usize) -> Tensor<B, 2> {
+        let cols = v.len() / rows;
+        Tensor::from_data(TensorData::new(v, [rows, cols]), &Default::default())
+    }
+
+    fn labels(v: Vec<i64>) -> Tensor<B, 1, Int> {
+        let n = v.len();
+        Tensor::from_data(TensorData::new(v, [n]), &Default::default())
+    }
+
+    fn scalar(x: Tensor<B, 1>) -> f64 {
+        x.into_data().to_vec::<f64>().unwrap()[0]
+    }
+
+    #[test]
+    fn mse_matches_hand_computation_and_is_shift_invariant() {
+        let loss = SpikeLoss::mse();
+        let times = t(vec![1.0, 1.3, 1.1, 2.0, 1.5, 1.9], 2);
+        let l = scalar(loss.forward(times, labels(vec![0, 1]), 1.0));
+        // sample 0: label 1.0 -> targets 1.0, 1.2, 1.2: (0, .1, -.1) -> 0.5 * 0.02 = 0.01
+        // sample 1: label 1.5 -> targets 1.7, 1.5, 1.7: (.3, 0, .2) -> 0.5 * 0.13 = 0.065
+        assert!((l - (0.01 + 0.065) / 2.0).abs() < 1e-12, "{l}");
+        let shifted = t(vec![4.0, 4.3, 4.1, 5.0, 4.5, 4.9], 2);
+        let l2 = scalar(loss.forward(shifted, labels(vec![0, 1]), 1.0));
+        assert!((l - l2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn silent_samples_get_a_constant_loss_and_no_gradient() {
+        let times = t(vec![1.0, f64::INFINITY, 1.1, 2.0, 1.5, 1.9], 2).require_grad();
+        let loss = SpikeLoss::mse().forward(times.clone(), labels(vec![0, 1]), 1.0);
+        let grads = loss.backward();
+        let g = times
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .to_vec::<f64>()
+            .unwrap();
+        assert!(g[..3].iter().all(|v| *v == 0.0), "{g:?}");
+        assert!(g[3..].iter().all(|v| v.is_finite()) && g[3..].iter().any(|v| *v != 0.0));
+
+        let times = t(vec![f64::INFINITY, 1.3, 1.1], 1).require_grad();
+        let loss = SpikeLoss::cross_entropy().forward(times.clone(), labels(vec![0]), 1.0);
+        assert_eq!(scalar(loss.clone()), SILENT_LOSS);
+        let g = times
+            .grad(&loss.backward())
+            .unwrap()
+            .into_data()
+            .to_vec::<f64>()
+            .unwrap();
+        assert!(g.iter().all(|v| *v == 0.0));
+    }
+
+    #[test]
+    fn cross_entropy_matches_hand_computation() {
+        let times = t(vec![1.0, 1.3, f64::INFINITY], 1);
+        let l = scalar(SpikeLoss::cross_entropy().forward(times, labels(vec![0]), 1.0));
+        let (a, b) = ((-1.0f64 / 0.2).exp(), (-1.3f64 / 0.2).exp());
+        let want = -(a / (a + b)).ln() + 0.005 * 1.0f64.exp();
+        assert!((l - want).abs() < 1e-12, "{l} vs {want}");
+    }
+
+    #[test]
+    fn decoding_counts_silent_samples_as_wrong() {
+        let inf = f64::INFINITY;
+        let times = t(vec![1.0, 0.9, inf, inf, inf, inf, inf, 2.0, inf], 3);
+        let lab = labels(vec![1, 0, 1]);
+        assert_eq!(count_correct(times.clone(), lab.clone()), 2);
+        let scores = decision_scores(times, lab);
+        let pred = scores.argmax(1).into_data().to_vec::<i64>().unwrap();
+        assert_eq!(pred[0], 1);
+        assert_ne!(
+            pred[1], 0,
+            "a sample without output spikes must not count as correct"
+        );
+        assert_eq!(pred[2], 1);
+    }
+}

@@ -1,0 +1,151 @@
+//! Yin-Yang end to end on Burn's learner: a short training run, the files it writes, export /
+//! import / evaluate round trip, resume from a checkpoint, and clear errors on corrupted files.
+
+use std::path::{Path, PathBuf};
+
+use delgrad::experiment::{run, run_eval, RunSummary};
+use delgrad::train::{last_checkpoint, EpochMetrics, Progress, TrainConfig};
+use delgrad::Error;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("delgrad-training-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn quick(preset: &str, epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        ..TrainConfig::preset(preset).unwrap()
+    }
+}
+
+fn train(config: &TrainConfig, dir: &Path, resume: bool) -> delgrad::Result<RunSummary> {
+    run(config, dir, resume, Progress::Callback(None))
+}
+
+#[test]
+fn short_run_learns_and_writes_every_output() {
+    let dir = scratch("smoke");
+    let summary = train(&quick("h30-ws", 6), &dir, false).unwrap();
+    // Chance is 1/3; six epochs of h30-ws reach about 80 %.
+    assert!(
+        summary.test_accuracy > 0.65,
+        "test accuracy {}",
+        summary.test_accuracy
+    );
+    assert!(summary.train_accuracy > 0.65 && summary.val_accuracy > 0.65);
+    assert_eq!(summary.n_params, 420);
+    assert_eq!(summary.epochs, 6);
+    assert!(summary.train_seconds > 0.0);
+
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let rows = EpochMetrics::parse_csv(&text).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.epoch).collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>()
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.train_loss.is_finite() && r.val_loss.is_finite()));
+    assert!(rows[5].val_loss < rows[0].val_loss);
+    assert!((rows[0].learning_rate - 0.01).abs() < 1e-12);
+
+    let times = std::fs::read_to_string(dir.join("test_output_times.csv")).unwrap();
+    let mut lines = times.lines();
+    assert_eq!(lines.next(), Some("sample,label,t0,t1,t2"));
+    assert_eq!(lines.count(), 1000);
+    for name in ["summary.json", "model.json", "config.json"] {
+        assert!(dir.join(name).exists(), "{name} missing");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn exported_model_evaluates_to_the_same_output_times() {
+    let dir = scratch("export");
+    let summary = train(&quick("h30-wa", 3), &dir, false).unwrap();
+    let eval_dir = dir.join("eval");
+    let eval = run_eval(&dir.join("model.json"), &eval_dir).unwrap();
+    assert_eq!(eval.test_accuracy, summary.test_accuracy);
+    let trained = std::fs::read(dir.join("test_output_times.csv")).unwrap();
+    let evaluated = std::fs::read(eval_dir.join("test_output_times.csv")).unwrap();
+    assert!(
+        trained == evaluated,
+        "output times differ after export and import: {}",
+        dir.display()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn resume_continues_from_the_last_checkpoint() {
+    let dir = scratch("resume");
+    // A run that stopped after 2 epochs (its checkpoints are what an interrupted run leaves).
+    train(&quick("h5-ws", 2), &dir, false).unwrap();
+    assert_eq!(last_checkpoint(&dir), Some(2));
+    let summary = train(&quick("h5-ws", 4), &dir, true).unwrap();
+    assert_eq!(summary.resumed_from, 2);
+    assert_eq!(summary.epochs, 4);
+    assert_eq!(last_checkpoint(&dir), Some(4));
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let epochs: Vec<usize> = EpochMetrics::parse_csv(&text)
+        .unwrap()
+        .iter()
+        .map(|r| r.epoch)
+        .collect();
+    assert_eq!(epochs, vec![1, 2, 3, 4]);
+    // Nothing left to do.
+    assert!(matches!(
+        train(&quick("h5-ws", 4), &dir, true),
+        Err(Error::InvalidConfig(_))
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corrupted_checkpoint_and_model_files_are_reported() {
+    let dir = scratch("corrupt");
+    train(&quick("h5-ws", 2), &dir, false).unwrap();
+    let ckpt = dir.join("checkpoint").join("model-2.mpk");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();
+    let err = train(&quick("h5-ws", 3), &dir, true).unwrap_err();
+    assert!(matches!(err, Error::MalformedFile { .. }), "{err}");
+    assert!(err.to_string().contains("model-2"), "{err}");
+
+    let model = dir.join("model.json");
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(&model, &text[..text.len() / 2]).unwrap();
+    let err = run_eval(&model, &dir.join("eval")).unwrap_err();
+    assert!(matches!(err, Error::MalformedFile { .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn resume_without_checkpoint_and_bad_configs_are_errors() {
+    let dir = scratch("nothing");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(train(&quick("h30-w", 2), &dir, true).is_err());
+    for bad in [
+        TrainConfig {
+            hidden: 0,
+            ..quick("h30-w", 1)
+        },
+        TrainConfig {
+            lr: f64::NAN,
+            ..quick("h30-w", 1)
+        },
+        TrainConfig {
+            batch_size: 0,
+            ..quick("h30-w", 1)
+        },
+    ] {
+        assert!(matches!(
+            train(&bad, &dir, false),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+    assert!(TrainConfig::preset("h31-x").is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
