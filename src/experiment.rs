@@ -12,7 +12,8 @@ use crate::backend::SpikeBackend;
 use crate::data::{InputEncoding, YinYangDataset, YinYangSample};
 use crate::error::{Error, Result};
 use crate::model::SpikingNetwork;
-use crate::network::{first_spike_class, write_atomically, Encoding, NetworkFile};
+use crate::network::{first_spike_class, write_atomically, NetworkFile};
+use crate::plots::{self, CurvePoint};
 use crate::train::{fit, EpochMetrics, Progress, TrainConfig, METRICS_HEADER};
 
 /// The backend experiments train on: f64 end to end, so an exported model evaluates to the very
@@ -128,8 +129,7 @@ pub fn evaluate<B: SpikeBackend>(
 
 /// Evaluates a network file on samples with the pure f64 evaluator.
 pub fn evaluate_file(file: &NetworkFile, samples: &[YinYangSample]) -> Result<Evaluation> {
-    let encoding = InputEncoding::new(file.encoding.t_early, file.encoding.t_late, 1)?;
-    let input = encoding.encode_batch(samples);
+    let input = file.encoding.encode_batch(samples);
     let times = file.forward(&input, samples.len())?;
     Evaluation::from_times(times, samples)
 }
@@ -226,12 +226,8 @@ fn finish_run<B: SpikeBackend>(
     bumps: usize,
     device: &B::Device,
 ) -> Result<RunSummary> {
-    let encoding = Encoding {
-        t_early: config.encoding.t_early,
-        t_late: config.encoding.t_late,
-    };
     // Validation of the exported file also guarantees no NaN parameter is ever saved.
-    let file = net.to_file(encoding)?;
+    let file = net.to_file(config.encoding)?;
     file.save(dir.join("model.json"))?;
 
     let train = YinYangDataset::train().into_samples();
@@ -282,8 +278,43 @@ fn write_figures(
     test: &[YinYangSample],
     eval: &Evaluation,
 ) -> Result<()> {
-    let _ = (dir, history, test, eval);
-    Ok(())
+    let curve: Vec<CurvePoint> = history
+        .iter()
+        .map(|r| CurvePoint {
+            epoch: r.epoch,
+            train_loss: r.train_loss,
+            val_loss: r.val_loss,
+            train_accuracy: r.train_accuracy,
+            val_accuracy: r.val_accuracy,
+        })
+        .collect();
+    if !curve.is_empty() {
+        plots::learning_curves(&dir.join("learning_curves.png"), &curve)?;
+    }
+    let points: Vec<(f64, f64)> = test.iter().map(|s| (s.x, s.y)).collect();
+    let labels: Vec<usize> = test.iter().map(|s| s.label).collect();
+    plots::decision_map(
+        &dir.join("test_predictions.png"),
+        &points,
+        &labels,
+        &eval.predictions,
+        "Yin-Yang test set, coloured by predicted class",
+    )?;
+    let names = ["input", "hidden", "output"];
+    let panels: Vec<(&str, &[f64])> = eval
+        .layer_times
+        .iter()
+        .enumerate()
+        .map(|(l, t)| {
+            let k = if l + 1 == eval.layer_times.len() {
+                2
+            } else {
+                1
+            };
+            (names[k], t.as_slice())
+        })
+        .collect();
+    plots::spike_time_histograms(&dir.join("spike_times.png"), &panels)
 }
 
 /// Evaluates a `delgrad-network` file on the Yin-Yang test split and writes `summary.json` and

@@ -110,61 +110,9 @@ impl From<NeuronSection> for LifParams {
     }
 }
 
-/// Linear time encoding of input values: `v` in [0, 1] spikes at `t_early + v (t_late - t_early)`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Encoding {
-    /// Spike time of the value 0.
-    pub t_early: f64,
-    /// Spike time of the value 1.
-    pub t_late: f64,
-}
-
-impl Encoding {
-    /// The Yin-Yang encoding of the reference: `t_early = 0.15`, `t_late = 2.0` (units of tau_syn).
-    pub const YIN_YANG: Encoding = Encoding {
-        t_early: 0.15,
-        t_late: 2.0,
-    };
-
-    /// Spike time of one value: `t_early + v (t_late - t_early)`.
-    #[inline]
-    pub fn encode(&self, v: f64) -> f64 {
-        self.t_early + v * (self.t_late - self.t_early)
-    }
-
-    /// The four input spike times of a Yin-Yang point: the values `(x, y, 1 - x, 1 - y)`, encoded.
-    #[inline]
-    pub fn encode_xy(&self, x: f64, y: f64) -> [f64; 4] {
-        [x, y, 1.0 - x, 1.0 - y].map(|v| self.encode(v))
-    }
-
-    /// Input spike times `[points.len(), 4]` (row-major) of a batch of Yin-Yang points `(x, y)`.
-    pub fn encode_points(&self, points: &[(f64, f64)]) -> Vec<f64> {
-        points
-            .iter()
-            .flat_map(|&(x, y)| self.encode_xy(x, y))
-            .collect()
-    }
-
-    /// Checks that both times are finite and `t_early < t_late`.
-    pub fn validate(&self) -> Result<()> {
-        let Encoding { t_early, t_late } = *self;
-        if !(t_early.is_finite() && t_late.is_finite() && t_early < t_late) {
-            return Err(Error::InvalidConfig(format!(
-                "encoding: t_early and t_late must be finite with t_early < t_late, got {t_early} \
-                 and {t_late}"
-            )));
-        }
-        Ok(())
-    }
-}
-
-impl Default for Encoding {
-    fn default() -> Self {
-        Self::YIN_YANG
-    }
-}
+/// The `encoding` section: how input values become input spike times. The same type as the
+/// data side's [`InputEncoding`]; `repeat` is written only when it is not 1.
+pub use crate::data::InputEncoding as Encoding;
 
 /// The predicted class of one sample: the output neuron that spikes first (lowest index on ties);
 /// `None` when no output neuron spikes (counted as wrong, SPEC section 5).
@@ -751,11 +699,10 @@ mod tests {
         assert_round_trip(&net, &dir);
     }
 
-    /// Doubles whose shortest decimal form has 17 significant digits are parsed correctly only
-    /// with serde_json's `float_roundtrip` feature; without it about 1 in 5 random doubles (and
-    /// 85 of the 992 numbers of the reference networks) come back 1 ulp off.
+    /// Needs serde_json's `float_roundtrip` feature (Cargo.toml): without it, about 1 in 5
+    /// random doubles (and 85 of the 992 numbers of the reference networks) come back 1 ulp
+    /// off, e.g. 2.0815095115860958 as 2.081509511586096.
     #[test]
-    #[ignore = "needs serde_json's `float_roundtrip` feature (see the test's doc comment)"]
     fn round_trip_is_bit_exact_for_all_doubles() {
         let dir = TempDir::new("rt-hard");
         let mut net = sample_network();
@@ -1049,7 +996,7 @@ mod tests {
         let enc = net.encoding;
         let input: Vec<f64> = [0.2, 0.7, f64::INFINITY, 0.0, 0.5, 1.0]
             .iter()
-            .map(|&v| if v.is_finite() { enc.encode(v) } else { v })
+            .map(|&v| if v.is_finite() { enc.time(v) } else { v })
             .collect();
         let out = net.forward(&input, 2).unwrap();
         assert_eq!(out.len(), 2);
@@ -1077,21 +1024,24 @@ mod tests {
     #[test]
     fn encoding_and_decoding() {
         let e = Encoding::YIN_YANG;
-        assert_eq!(e.encode(0.0), 0.15);
-        assert_eq!(e.encode(1.0), 2.0);
-        let t = e.encode_xy(0.25, 0.5);
-        assert_eq!(
-            t,
-            [e.encode(0.25), e.encode(0.5), e.encode(0.75), e.encode(0.5)]
-        );
-        assert_eq!(e.encode_points(&[(0.25, 0.5), (0.0, 1.0)]).len(), 8);
+        assert_eq!(e.time(0.0), 0.15);
+        assert_eq!(e.time(1.0), 2.0);
         assert_eq!(Encoding::default(), e);
         assert!(Encoding {
             t_early: 1.0,
-            t_late: 1.0
+            t_late: 1.0,
+            repeat: 1
         }
         .validate()
         .is_err());
+        // The file section reads and writes without `repeat` when it is 1.
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(json, r#"{"t_early":0.15,"t_late":2.0}"#);
+        let back: Encoding = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+        let hw: Encoding =
+            serde_json::from_str(r#"{"t_early":0.15,"t_late":2.0,"repeat":5}"#).unwrap();
+        assert_eq!(hw.num_inputs(), 20);
 
         let inf = f64::INFINITY;
         assert_eq!(first_spike_class(&[1.0, 0.5, 2.0]), Some(1));

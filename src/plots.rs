@@ -1206,9 +1206,19 @@ mod tests {
             "{} bytes",
             bytes.len()
         );
-        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-        let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        // It decodes, has a plausible size and shows more than a blank canvas.
+        let mut reader = png::Decoder::new(io::Cursor::new(&bytes))
+            .read_info()
+            .unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        let (width, height) = (info.width, info.height);
         assert!(width >= 400 && height >= 300, "{width}x{height}");
+        let inked = pixels
+            .chunks(3)
+            .filter(|p| p.iter().any(|&c| c < 128))
+            .count();
+        assert!(inked > 500, "{inked} dark pixels");
         let temporary: Vec<_> = fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -76,7 +76,10 @@ fn check(name: &str, expected_correct: usize) -> f64 {
     let (rec_times, rec_labels) = recorded(name);
     assert_eq!(rec_labels, labels, "{name}: labels differ from test.csv");
 
-    let input = net.encoding.encode_points(&points);
+    let input: Vec<f64> = points
+        .iter()
+        .flat_map(|&(x, y)| net.encoding.encode(x, y))
+        .collect();
     let layers = net.forward(&input, points.len()).unwrap();
     assert_eq!(layers.len(), net.layers.len());
     let out = layers.last().unwrap();

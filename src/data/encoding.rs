@@ -16,27 +16,40 @@ pub const BASE_INPUTS: usize = 4;
 
 /// How a Yin-Yang point becomes input spike times.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InputEncoding {
     /// Spike time of the value 0.
     pub t_early: f64,
     /// Spike time of the value 1.
     pub t_late: f64,
     /// How many neighbouring copies of each of the 4 inputs to emit (at least 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub repeat: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
 }
 
 impl Default for InputEncoding {
     /// The standard encoding: `t_early` 0.15, `t_late` 2.0, no repetition (4 inputs).
     fn default() -> Self {
-        Self {
-            t_early: 0.15,
-            t_late: 2.0,
-            repeat: 1,
-        }
+        Self::YIN_YANG
     }
 }
 
 impl InputEncoding {
+    /// The reference's Yin-Yang encoding: `t_early` 0.15, `t_late` 2.0 (units of tau_syn), 4 inputs.
+    pub const YIN_YANG: InputEncoding = InputEncoding {
+        t_early: 0.15,
+        t_late: 2.0,
+        repeat: 1,
+    };
+
     /// A validated encoding (see [`InputEncoding::validate`]).
     pub fn new(t_early: f64, t_late: f64, repeat: usize) -> Result<Self> {
         let enc = Self {
