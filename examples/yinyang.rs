@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use delgrad::experiment::{run, run_eval};
+use delgrad::hardware::ChipProfile;
 use delgrad::loss::SpikeLoss;
 use delgrad::train::{Progress, TrainConfig, PRESETS};
 use delgrad::DelayKind;
@@ -20,7 +21,7 @@ use delgrad::DelayKind;
 #[derive(Parser, Debug)]
 #[command(
     about = "Train spiking networks with exact delay and weight gradients (DelGrad) on Yin-Yang",
-    after_help = "Presets: h30-w, h30-wa, h30-ws, h5-ws (SPEC section 6), h30-wd (dendritic delays)."
+    after_help = "Presets: h30-w, h30-wa, h30-ws, h5-ws (SPEC section 6), h30-wd (dendritic delays),\nhw-w, hw-wa (hardware-aware, BrainScaleS-2 profile, SPEC section 7)."
 )]
 struct Args {
     /// Training preset.
@@ -63,6 +64,10 @@ struct Args {
     /// Train on the first N training samples only (smoke runs).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5000))]
     train_subset: Option<u64>,
+    /// Train chip-aware under a chip profile: `bss2` (BrainScaleS-2), `ideal`, or a JSON/TOML
+    /// profile file.
+    #[arg(long, value_name = "bss2|ideal|FILE")]
+    chip: Option<String>,
     /// No dashboard; one line per epoch.
     #[arg(long)]
     quiet: bool,
@@ -100,6 +105,9 @@ fn config(args: &Args) -> delgrad::Result<TrainConfig> {
         };
     }
     c.train_subset = args.train_subset.map(|v| v as usize);
+    if let Some(chip) = &args.chip {
+        c.chip = Some(ChipProfile::from_name_or_file(chip)?);
+    }
     c.validate()?;
     Ok(c)
 }

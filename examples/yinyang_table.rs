@@ -8,13 +8,16 @@ use std::process::ExitCode;
 
 use delgrad::experiment::RunSummary;
 
-/// Reference accuracies of the authors' runs (SPEC section 6, one seed each).
+/// Reference accuracies of the authors' runs (SPEC sections 6 and 7, one seed each).
 fn reference(preset: &str) -> Option<f64> {
     match preset {
         "h30-w" => Some(96.7),
         "h30-wa" => Some(97.5),
         "h30-ws" => Some(98.2),
         "h5-ws" => Some(95.4),
+        // SPEC section 7, hardware-aware simulation.
+        "hw-w" => Some(84.9),
+        "hw-wa" => Some(92.8),
         _ => None,
     }
 }
@@ -58,6 +61,9 @@ fn main() -> ExitCode {
         "| preset | runs | test accuracy (%) | reference (%) | parameters | seconds per run |\n|---|---|---|---|---|---|\n",
     );
     let mut json = Vec::new();
+    for runs in by_preset.values_mut() {
+        runs.sort_by_key(|r| r.seed);
+    }
     for (preset, runs) in &by_preset {
         let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.test_accuracy).collect();
         let secs: Vec<f64> = runs.iter().map(|r| r.train_seconds).collect();

@@ -16,16 +16,25 @@ use burn::tensor::Tensor;
 use burn::tensor::{DType, Shape, TensorData, TensorMetadata, TensorPrimitive};
 
 use crate::error::{Error, Result};
-use crate::kernel::{self, Delays, GradientOptions, LayerDims, SpikeGradients};
+use std::sync::Arc;
+
+use crate::hardware::ChipBinding;
+use crate::kernel::{self, Delays, GradientOptions, LayerDims, Perturbation, SpikeGradients};
 use crate::neuron::{Lif, LifParams};
 
-/// Everything the spiking op needs besides tensors: the neuron and the backward options.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Everything the spiking op needs besides tensors: the neuron, the backward options and, for
+/// chip-aware training, the layer's chip binding.
+#[derive(Debug, Clone)]
 pub struct SpikeOp {
     /// The validated neuron.
     pub lif: Lif,
     /// Safeguards of the backward pass.
     pub gradients: GradientOptions,
+    /// The chip this layer runs on. Only a chip-aware backend (`HardwareAware`) applies it;
+    /// every other backend computes the ideal model.
+    pub chip: Option<Arc<ChipBinding>>,
+    /// Deviations for this one call, set by a chip-aware backend for the backend it wraps.
+    pub perturbation: Option<Arc<Perturbation>>,
 }
 
 impl SpikeOp {
@@ -34,7 +43,23 @@ impl SpikeOp {
         Ok(Self {
             lif: params.build()?,
             gradients,
+            chip: None,
+            perturbation: None,
         })
+    }
+
+    /// The same op bound to a chip.
+    pub fn with_chip(self, chip: Option<Arc<ChipBinding>>) -> Self {
+        Self { chip, ..self }
+    }
+
+    /// The nominal op: no chip, no perturbation (what the backward pass uses).
+    pub fn nominal(&self) -> Self {
+        Self {
+            chip: None,
+            perturbation: None,
+            ..self.clone()
+        }
     }
 }
 
@@ -140,7 +165,8 @@ where
         let d = delays.values().map(ndarray_values).transpose()?;
         let d = Delays::from_kind(delays.kind(), d.as_deref());
         kernel::validate(dims, &t_in, &w, &d)?;
-        let out = kernel::forward(&op.lif, dims, &t_in, &w, &d);
+        let out =
+            kernel::forward_perturbed(&op.lif, dims, &t_in, &w, &d, op.perturbation.as_deref());
         Ok(ndarray_tensor(out, vec![dims.batch, dims.n_out], dtype))
     }
 
@@ -269,7 +295,8 @@ impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
             weights: weights.primitive.clone(),
             delays: inner_delays.clone(),
             output: output.clone(),
-            op: *op,
+            // The backward pass uses the nominal model with the observed spike times.
+            op: op.nominal(),
         };
         Ok(match delays.values() {
             None => match SpikeBackwardNoDelay

@@ -11,14 +11,19 @@ use serde::{Deserialize, Serialize};
 use crate::backend::SpikeBackend;
 use crate::data::{InputEncoding, YinYangDataset, YinYangSample};
 use crate::error::{Error, Result};
+use crate::hardware::HardwareAware;
+use crate::io::write_atomically;
 use crate::model::SpikingNetwork;
-use crate::network::{first_spike_class, write_atomically, NetworkFile};
+use crate::network::{first_spike_class, NetworkFile};
 use crate::plots::{self, CurvePoint};
-use crate::train::{fit, EpochMetrics, Progress, TrainConfig, METRICS_HEADER};
+use crate::train::{fit, EpochMetrics, FitOutcome, Progress, TrainConfig, METRICS_HEADER};
 
 /// The backend experiments train on: f64 end to end, so an exported model evaluates to the very
 /// same spike times.
 pub type TrainBackend = Autodiff<NdArray<f64>>;
+
+/// The backend chip-aware experiments train on: the same, with the chip applied in the spiking op.
+pub type ChipTrainBackend = Autodiff<HardwareAware<NdArray<f64>>>;
 
 /// What `summary.json` holds for a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +48,10 @@ pub struct RunSummary {
     pub resumed_from: usize,
     /// Weight bumps applied during training.
     pub weight_bumps: usize,
+    /// Chip profile the run trained and was evaluated under (`None` = ideal neurons).
+    pub chip: Option<String>,
+    /// For chip-aware runs: test accuracy of the same network on ideal neurons (fraction).
+    pub test_accuracy_ideal: Option<f64>,
     /// The full configuration.
     pub config: TrainConfig,
 }
@@ -201,33 +210,64 @@ pub fn run(
     write_json(&dir.join("config.json"), &config)?;
 
     let device = Default::default();
-    let outcome = fit::<TrainBackend>(&config, dir, resume, progress, &device)?;
-    let net = outcome.network;
-    finish_run(
-        &config,
-        dir,
-        &net,
-        &outcome.history,
-        outcome.train_seconds,
-        outcome.resumed_from,
-        outcome.bumps,
-        &device,
-    )
+    if config.chip.is_some() {
+        let outcome = fit::<ChipTrainBackend>(&config, dir, resume, progress, &device)?;
+        finish_run(&config, dir, &outcome, &device)
+    } else {
+        let outcome = fit::<TrainBackend>(&config, dir, resume, progress, &device)?;
+        finish_run(&config, dir, &outcome, &device)
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The `chip` section of an exported chip-aware model: the profile, and per layer the integer
+/// weights and the delays as the chip would be configured, plus the simulated fixed pattern.
+fn chip_section<B: SpikeBackend>(
+    net: &SpikingNetwork<B>,
+    file: &NetworkFile,
+) -> Option<serde_json::Value> {
+    let layers: Vec<serde_json::Value> = net
+        .layers
+        .iter()
+        .zip(&file.layers)
+        .filter_map(|(layer, lf)| {
+            let chip = layer.op().chip.as_ref()?;
+            let p = chip.profile();
+            let weights: Vec<Vec<Option<i64>>> = lf
+                .weights
+                .iter()
+                .map(|row| row.iter().map(|&w| p.chip_weight_int(w)).collect())
+                .collect();
+            let d = lf.delays_flat();
+            let delays = d.values().map(|v| {
+                serde_json::json!({
+                    "kind": d.kind().name(),
+                    "values": v.iter().map(|&x| p.chip_delay(x)).collect::<Vec<_>>(),
+                })
+            });
+            Some(serde_json::json!({
+                "weights": weights,
+                "weight_step": p.weight_step,
+                "delays": delays,
+                "threshold_offsets": chip.threshold_offsets(),
+            }))
+        })
+        .collect();
+    let profile = net.layers.first()?.op().chip.as_ref()?.profile().clone();
+    Some(serde_json::json!({ "profile": profile, "layers": layers }))
+}
+
 fn finish_run<B: SpikeBackend>(
     config: &TrainConfig,
     dir: &Path,
-    net: &SpikingNetwork<B>,
-    history: &[EpochMetrics],
-    fit_seconds: f64,
-    resumed_from: usize,
-    bumps: usize,
+    outcome: &FitOutcome<B>,
     device: &B::Device,
 ) -> Result<RunSummary> {
+    let net = &outcome.network;
+    let history = &outcome.history;
+    let resumed_from = outcome.resumed_from;
     // Validation of the exported file also guarantees no NaN parameter is ever saved.
-    let file = net.to_file(config.encoding)?;
+    let mut file = net.to_file(config.encoding)?;
+    file.chip = chip_section(net, &file);
     file.save(dir.join("model.json"))?;
 
     let train = YinYangDataset::train().into_samples();
@@ -262,9 +302,14 @@ fn finish_run<B: SpikeBackend>(
         val_accuracy: eval_val.accuracy(),
         train_accuracy: eval_train.accuracy(),
         n_params: net.num_trainable(),
-        train_seconds: fit_seconds + earlier,
+        train_seconds: outcome.train_seconds + earlier,
         resumed_from,
-        weight_bumps: bumps,
+        weight_bumps: outcome.bumps,
+        chip: config.chip.as_ref().map(|c| c.name.clone()),
+        test_accuracy_ideal: match config.chip {
+            Some(_) => Some(evaluate_file(&file, &test)?.accuracy()),
+            None => None,
+        },
         config: config.clone(),
     };
     write_figures(dir, history, &test, &eval_test)?;

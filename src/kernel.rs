@@ -262,6 +262,46 @@ fn arrival(t_pre: f64, delays: &Delays<&[f64]>, i: usize, j: usize, n_out: usize
     }
 }
 
+/// Deviations of a physical substrate from the ideal model, applied in the forward pass only
+/// (the backward pass always uses the nominal model; see `hardware`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Perturbation {
+    /// Absolute firing threshold of each postsynaptic neuron (`n_out` values); `None` = nominal.
+    pub thresholds: Option<Vec<f64>>,
+    /// Gaussian jitter added to every delayed arrival time; `None` = none.
+    pub arrival_jitter: Option<ArrivalJitter>,
+}
+
+/// Gaussian jitter of delayed arrival times, reproducible from a seed: one draw per delay use
+/// (axonal: per sample and input; synaptic: per sample and synapse; dendritic: per sample and
+/// neuron). Layers without delays get no jitter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArrivalJitter {
+    /// Standard deviation.
+    pub std: f64,
+    /// Seed of this forward call's draws.
+    pub seed: u64,
+}
+
+impl ArrivalJitter {
+    /// The draw for one delay use, a pure function of (seed, key) so parallel workers agree.
+    #[inline]
+    fn draw(&self, key: u64) -> f64 {
+        let mut z = self.seed ^ key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = || {
+            z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut x = z;
+            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            x ^ (x >> 31)
+        };
+        // Box-Muller on two uniforms in (0, 1].
+        let u1 = ((next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u2 = (next() >> 11) as f64 / (1u64 << 53) as f64;
+        self.std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
 /// Forward pass: first-spike times `[batch, n_out]` (+inf = no spike).
 ///
 /// Inputs must satisfy [`validate`]; out-of-range values do not panic, but their result is
@@ -273,11 +313,39 @@ pub fn forward(
     weights: &[f64],
     delays: &Delays<&[f64]>,
 ) -> Vec<f64> {
+    forward_perturbed(lif, dims, input, weights, delays, None)
+}
+
+/// [`forward`] with a substrate's deviations (per-neuron thresholds, arrival jitter).
+/// A perturbed threshold that would make an invalid neuron (at or below the leak potential)
+/// falls back to the nominal one.
+pub fn forward_perturbed(
+    lif: &Lif,
+    dims: LayerDims,
+    input: &[f64],
+    weights: &[f64],
+    delays: &Delays<&[f64]>,
+    perturbation: Option<&Perturbation>,
+) -> Vec<f64> {
     let LayerDims { batch, n_in, n_out } = dims;
     let mut output = vec![f64::INFINITY; batch * n_out];
     if n_out == 0 || n_in == 0 {
         return output;
     }
+    // One neuron model per postsynaptic neuron only when thresholds differ.
+    let lifs: Vec<Lif> = match perturbation.and_then(|p| p.thresholds.as_ref()) {
+        Some(th) => (0..n_out)
+            .map(|j| {
+                th.get(j)
+                    .and_then(|&t| lif.with_threshold(t).ok())
+                    .unwrap_or(*lif)
+            })
+            .collect(),
+        None => vec![*lif],
+    };
+    let lif_of = |j: usize| &lifs[if lifs.len() > 1 { j } else { 0 }];
+    let jitter = perturbation.and_then(|p| p.arrival_jitter);
+    let jitter_at = |key: u64| jitter.map_or(0.0, |jit| jit.draw(key));
     output.par_chunks_mut(n_out).enumerate().for_each_init(
         || (vec![0.0f64; n_in], vec![0usize; n_in]),
         |(arrivals, order), (b, out_row)| {
@@ -288,14 +356,16 @@ pub fn forward(
                 }
                 order.sort_unstable_by(|&x, &y| arrivals[x].total_cmp(&arrivals[y]));
             };
+            let bb = b as u64;
             match delays {
                 Delays::Synaptic(_) => {
                     for (j, out) in out_row.iter_mut().enumerate() {
                         for i in 0..n_in {
-                            arrivals[i] = arrival(t_in[i], delays, i, j, n_out);
+                            let key = (bb * n_in as u64 + i as u64) * n_out as u64 + j as u64;
+                            arrivals[i] = arrival(t_in[i], delays, i, j, n_out) + jitter_at(key);
                         }
                         sort(arrivals, order);
-                        *out = lif.first_spike(
+                        *out = lif_of(j).first_spike(
                             n_in,
                             |k| arrivals[order[k]],
                             |k| weights[order[k] * n_out + j],
@@ -307,17 +377,19 @@ pub fn forward(
                     // Dendritic delays are added per neuron below, after the shared sort.
                     for i in 0..n_in {
                         arrivals[i] = match delays {
-                            Delays::Axonal(d) => t_in[i] + d[i],
+                            Delays::Axonal(d) => {
+                                t_in[i] + d[i] + jitter_at(bb * n_in as u64 + i as u64)
+                            }
                             _ => t_in[i],
                         };
                     }
                     sort(arrivals, order);
                     for (j, out) in out_row.iter_mut().enumerate() {
                         let shift = match delays {
-                            Delays::Dendritic(d) => d[j],
+                            Delays::Dendritic(d) => d[j] + jitter_at(bb * n_out as u64 + j as u64),
                             _ => 0.0,
                         };
-                        *out = lif.first_spike(
+                        *out = lif_of(j).first_spike(
                             n_in,
                             |k| arrivals[order[k]] + shift,
                             |k| weights[order[k] * n_out + j],

@@ -13,8 +13,11 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
+use std::sync::Arc;
+
 use crate::backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
 use crate::error::{Error, Result};
+use crate::hardware::{ChipBinding, ChipProfile};
 use crate::kernel::{DelayKind, GradientOptions};
 use crate::neuron::LifParams;
 
@@ -56,6 +59,12 @@ pub struct SpikingLinearConfig {
     /// Safeguards of the backward pass.
     #[config(default = "GradientOptions::default()")]
     pub gradients: GradientOptions,
+    /// The chip this layer runs on; applied only on a chip-aware backend (`HardwareAware<B>`).
+    #[config(default = "None")]
+    pub chip: Option<ChipProfile>,
+    /// Seed of the chip's fixed-pattern noise and per-call noise for this layer.
+    #[config(default = 0)]
+    pub chip_seed: u64,
 }
 
 /// How the raw delay parameters map to effective delays; fixed at construction.
@@ -88,7 +97,15 @@ pub struct SpikingLinear<B: Backend> {
 
 impl SpikingLinearConfig {
     fn check(&self) -> Result<(SpikeOp, DelayMap)> {
-        let op = SpikeOp::new(self.neuron, self.gradients)?;
+        let chip = match &self.chip {
+            Some(profile) => Some(Arc::new(ChipBinding::new(
+                profile.clone(),
+                self.d_output,
+                self.chip_seed,
+            )?)),
+            None => None,
+        };
+        let op = SpikeOp::new(self.neuron, self.gradients)?.with_chip(chip);
         let bad = |m: String| Err(Error::InvalidConfig(m));
         if self.d_input == 0 || self.d_output == 0 {
             return bad(format!(

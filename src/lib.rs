@@ -15,6 +15,8 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod hardware;
+mod io;
 pub mod kernel;
 pub mod lambert;
 pub mod layer;

@@ -24,10 +24,7 @@
 //!
 //! Unknown fields are rejected, so a misspelt key is an error rather than a silent default.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -511,10 +508,7 @@ impl NetworkFile {
     /// (with the path and the reason) when it is not a valid network.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = crate::io::read_file(path)?;
         let malformed = |reason: String| Error::MalformedFile {
             path: path.to_path_buf(),
             reason,
@@ -532,7 +526,7 @@ impl NetworkFile {
         self.validate()?;
         let mut text = self.to_json_string()?;
         text.push('\n');
-        write_atomically(path, text.as_bytes())
+        crate::io::write_atomically(path, text.as_bytes())
     }
 
     /// The neuron parameters.
@@ -560,56 +554,12 @@ impl NetworkFile {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary sibling file, fsync and rename.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io_err = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "path has no file name",
-        ))
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
-    let result = (|| -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(source) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(source));
-    }
-    // Make the rename itself durable (best effort; not every platform can open a directory).
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// A fresh directory under the system temp dir, removed on drop.
     struct TempDir(PathBuf);

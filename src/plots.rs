@@ -18,9 +18,8 @@
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::fs;
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
@@ -518,44 +517,29 @@ fn render_png(
     write_png_atomic(path, (w, h), &rgb)
 }
 
-/// Encodes an RGB8 image into a temporary file next to `path`, then renames it onto `path`.
+/// Encodes an RGB8 image as PNG and writes it atomically (temporary sibling file, rename).
 fn write_png_atomic(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| invalid(format!("figure path {} has no file name", path.display())))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let png_error = |e: png::EncodingError| match e {
-        png::EncodingError::IoError(e) => e,
-        other => io::Error::other(other),
-    };
-    let written = (|| -> io::Result<()> {
-        let mut out = BufWriter::new(fs::File::create_new(&tmp)?);
-        let mut encoder = png::Encoder::new(&mut out, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(png_error)?;
-        writer.write_image_data(rgb).map_err(png_error)?;
-        writer.finish().map_err(png_error)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
-    })()
-    .and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(path, e));
+    if path.file_name().is_none() {
+        return Err(invalid(format!(
+            "figure path {} has no file name",
+            path.display()
+        )));
     }
-    Ok(())
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    }
+    let mut bytes = Vec::new();
+    let png_error = |e: png::EncodingError| match e {
+        png::EncodingError::IoError(e) => io_error(path, e),
+        other => io_error(path, io::Error::other(other)),
+    };
+    let mut encoder = png::Encoder::new(&mut bytes, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(png_error)?;
+    writer.write_image_data(rgb).map_err(png_error)?;
+    writer.finish().map_err(png_error)?;
+    crate::io::write_atomically(path, &bytes)
 }
 
 /// Smallest and largest finite value, if any.

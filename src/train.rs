@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::SpikeBackend;
 use crate::data::{InputEncoding, YinYangBatch, YinYangBatcher, YinYangDataset, YinYangSample};
 use crate::error::{Error, Result};
+use crate::hardware::ChipProfile;
 use crate::kernel::{DelayKind, GradientOptions};
 use crate::layer::SpikingLinearConfig;
 use crate::loss::{decision_scores, SpikeLoss};
@@ -91,13 +92,19 @@ pub struct TrainConfig {
     /// Use only the first `n` training samples (smoke runs); `None` = all 5000.
     #[serde(default)]
     pub train_subset: Option<usize>,
+    /// Train chip-aware under this profile (on `HardwareAware<B>`); `None` = ideal neurons.
+    #[serde(default)]
+    pub chip: Option<ChipProfile>,
 }
 
 /// Names accepted by [`TrainConfig::preset`].
-pub const PRESETS: &[&str] = &["h30-w", "h30-wa", "h30-ws", "h5-ws", "h30-wd"];
+pub const PRESETS: &[&str] = &[
+    "h30-w", "h30-wa", "h30-ws", "h5-ws", "h30-wd", "hw-w", "hw-wa",
+];
 
 impl TrainConfig {
-    /// The training presets of SPEC section 6, plus `h30-wd` (dendritic delays, ours).
+    /// The training presets of SPEC section 6, plus `h30-wd` (dendritic delays, ours), and the
+    /// hardware-aware presets `hw-w` / `hw-wa` of SPEC section 7 (BrainScaleS-2 profile).
     pub fn preset(name: &str) -> Result<Self> {
         let base = Self {
             preset: name.to_string(),
@@ -124,6 +131,26 @@ impl TrainConfig {
             bump_initial: 0.0005,
             gradients: GradientOptions::default(),
             train_subset: None,
+            chip: None,
+        };
+        // SPEC section 7: 20 inputs (5 copies of each, sharing one delay), ratio 1 with theta
+        // 2.6, delays 2.0 + 1.5 sigmoid(raw), batch 40, MSE with dt 0.3, bumping at 5 %.
+        let hardware = Self {
+            neuron: LifParams::hardware(),
+            encoding: InputEncoding::hardware(),
+            weight_init_hidden: (1.0, 0.12),
+            weight_init_output: (0.075, 0.15),
+            delay_init: (0.0, 0.5),
+            delay_shift: 2.0,
+            delay_scale: 1.5,
+            lr: 0.002,
+            lr_delays: 0.002,
+            batch_size: 40,
+            loss: SpikeLoss::ShiftInvariantMse { dt: 0.3 },
+            bump_threshold_hidden: 0.05,
+            bump_threshold_output: 0.05,
+            chip: Some(ChipProfile::brainscales2()),
+            ..base.clone()
         };
         Ok(match name {
             "h30-w" => Self {
@@ -155,6 +182,15 @@ impl TrainConfig {
                 lr: 0.01,
                 lr_delays: 0.005,
                 ..base
+            },
+            "hw-w" => Self {
+                lr_delays: 0.0,
+                ..hardware
+            },
+            "hw-wa" => Self {
+                delays: DelayKind::Axonal,
+                delay_sharing: 5,
+                ..hardware
             },
             other => {
                 return Err(Error::InvalidConfig(format!(
@@ -201,8 +237,10 @@ impl TrainConfig {
     }
 
     fn layer_configs(&self) -> [SpikingLinearConfig; 2] {
-        let layer = |d_in, d_out, (mean, std): (f64, f64), sharing| {
+        let layer = |d_in, d_out, (mean, std): (f64, f64), sharing, chip_seed: u64| {
             SpikingLinearConfig::new(d_in, d_out)
+                .with_chip(self.chip.clone())
+                .with_chip_seed(chip_seed)
                 .with_neuron(self.neuron)
                 .with_weight_mean(mean)
                 .with_weight_std(std)
@@ -219,9 +257,20 @@ impl TrainConfig {
                 self.encoding.num_inputs(),
                 self.hidden,
                 self.weight_init_hidden,
-                self.delay_sharing,
+                if self.delays == DelayKind::None {
+                    1
+                } else {
+                    self.delay_sharing
+                },
+                self.seed.wrapping_mul(2).wrapping_add(1_000_003),
             ),
-            layer(self.hidden, 3, self.weight_init_output, 1),
+            layer(
+                self.hidden,
+                3,
+                self.weight_init_output,
+                1,
+                self.seed.wrapping_mul(2).wrapping_add(1_000_004),
+            ),
         ]
     }
 
@@ -632,7 +681,7 @@ impl MetricLogger for EpochLogger {
             text.push('\n');
         }
         // Best effort during training; the final file is written again (and checked) at the end.
-        let _ = crate::network::write_atomically(&self.csv_path, text.as_bytes());
+        let _ = crate::io::write_atomically(&self.csv_path, text.as_bytes());
         if let Some(cb) = self.on_epoch.as_mut() {
             cb(&row);
         }
@@ -695,11 +744,13 @@ pub fn checkpoint_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("checkpoint")
 }
 
-/// The last epoch with a complete set of checkpoint files (model, optimizer, scheduler).
-pub fn last_checkpoint(run_dir: &Path) -> Option<usize> {
+/// Epochs with a complete set of checkpoint files (model, optimizer, scheduler), ascending.
+pub fn complete_checkpoints(run_dir: &Path) -> Vec<usize> {
     let dir = checkpoint_dir(run_dir);
-    let entries = std::fs::read_dir(&dir).ok()?;
-    entries
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut epochs: Vec<usize> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
@@ -713,8 +764,20 @@ pub fn last_checkpoint(run_dir: &Path) -> Option<usize> {
                 .iter()
                 .all(|p| dir.join(format!("{p}-{n}.mpk")).exists())
         })
-        .max()
+        .collect();
+    epochs.sort_unstable();
+    epochs
 }
+
+/// The last epoch with a complete set of checkpoint files.
+pub fn last_checkpoint(run_dir: &Path) -> Option<usize> {
+    complete_checkpoints(run_dir).last().copied()
+}
+
+/// Checkpoints kept per run: Burn logs metrics asynchronously, so after a kill the newest
+/// checkpoints can be a few epochs ahead of `metrics.csv`; resuming picks the newest checkpoint
+/// whose history is complete.
+const CHECKPOINTS_KEPT: usize = 10;
 
 type CheckpointRecorder = NamedMpkFileRecorder<FullPrecisionSettings>;
 
@@ -730,7 +793,7 @@ fn check_record<B: Backend, R: Record<B>>(path: PathBuf, device: &B::Device) -> 
 }
 
 /// Trains a network with Burn's supervised learner and the given configuration, writing Burn's
-/// checkpoints to `run_dir/checkpoint` (one per epoch, the last two kept) and `metrics.csv`.
+/// checkpoints to `run_dir/checkpoint` (one per epoch, the last ten kept) and `metrics.csv`.
 /// With `resume`, continues from the last complete checkpoint in `run_dir`.
 pub fn fit<B>(
     config: &TrainConfig,
@@ -788,12 +851,29 @@ where
     let metrics_path = run_dir.join("metrics.csv");
     let mut history = Vec::new();
     let resumed_from = if resume {
-        let Some(epoch) = last_checkpoint(run_dir) else {
+        let checkpoints = complete_checkpoints(run_dir);
+        if checkpoints.is_empty() {
             return Err(Error::InvalidConfig(format!(
                 "--resume: no complete checkpoint in {}",
                 checkpoint_dir(run_dir).display()
             )));
-        };
+        }
+        if let Ok(text) = std::fs::read_to_string(&metrics_path) {
+            history = EpochMetrics::parse_csv(&text)?;
+        }
+        // Epochs 1..=n all have metrics rows.
+        let logged = history
+            .iter()
+            .enumerate()
+            .take_while(|(k, r)| r.epoch == k + 1)
+            .count();
+        let epoch = checkpoints
+            .iter()
+            .rev()
+            .copied()
+            .find(|&n| n <= logged)
+            .unwrap_or(checkpoints[checkpoints.len() - 1]);
+        history.retain(|r| r.epoch <= epoch);
         let dir = checkpoint_dir(run_dir);
         check_record::<B, <Trainee<B> as Module<B>>::Record>(
             dir.join(format!("model-{epoch}")),
@@ -803,10 +883,6 @@ where
             dir.join(format!("optim-{epoch}")),
             device,
         )?;
-        if let Ok(text) = std::fs::read_to_string(&metrics_path) {
-            history = EpochMetrics::parse_csv(&text)?;
-            history.retain(|r| r.epoch <= epoch);
-        }
         epoch
     } else {
         0
@@ -839,7 +915,7 @@ where
         .metric_train_numeric(LearningRateMetric::new())
         .with_metric_logger(logger)
         .with_file_checkpointer(CheckpointRecorder::new())
-        .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+        .with_checkpointing_strategy(KeepLastNCheckpoints::new(CHECKPOINTS_KEPT))
         .with_application_logger(None)
         .with_interrupter(interrupter)
         .num_epochs(config.epochs);

@@ -110,7 +110,6 @@ fn random_neuron(rng: &mut TestRng, w_crit: f64) -> Neuron {
 /// Membrane potential (relative to E_L) and synaptic current at time `t`, by the integrator's
 /// exact propagation from input to input (no closed-form spike time involved).
 fn membrane_state(p: &LifParams, neuron: &Neuron, t: f64) -> (f64, f64) {
-    let cap = p.g_leak * p.tau_mem;
     let mut events: Vec<(f64, f64)> = neuron
         .arrivals
         .iter()
@@ -119,16 +118,7 @@ fn membrane_state(p: &LifParams, neuron: &Neuron, t: f64) -> (f64, f64) {
         .map(|(&a, &w)| (a, w))
         .collect();
     events.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let propagate = |v: f64, i: f64, h: f64| -> (f64, f64) {
-        let dm = (-h / p.tau_mem).exp();
-        let ds = (-h / p.tau_syn).exp();
-        let kernel = if (p.tau_mem - p.tau_syn).abs() < 1e-12 {
-            h * ds
-        } else {
-            (dm - ds) / (1.0 / p.tau_syn - 1.0 / p.tau_mem)
-        };
-        (v * dm + i / cap * kernel, i * ds)
-    };
+    let propagate = |v: f64, i: f64, h: f64| common::propagate_membrane(p, v, i, h);
     let Some(&(mut now, _)) = events.first() else {
         return (0.0, 0.0);
     };

@@ -19,19 +19,8 @@ pub fn integrate_membrane(p: &LifParams, arrivals: &[f64], weights: &[f64], dt: 
     if events.is_empty() {
         return (f64::INFINITY, 0.0);
     }
-    let cap = p.g_leak * p.tau_mem;
     let theta = p.threshold - p.leak;
-    // Exact propagation of (v = V - E_L, I) over a span h without inputs.
-    let propagate = |v: f64, i: f64, h: f64| -> (f64, f64) {
-        let dm = (-h / p.tau_mem).exp();
-        let ds = (-h / p.tau_syn).exp();
-        let kernel = if (p.tau_mem - p.tau_syn).abs() < 1e-12 {
-            h * ds
-        } else {
-            (dm - ds) / (1.0 / p.tau_syn - 1.0 / p.tau_mem)
-        };
-        (v * dm + i / cap * kernel, i * ds)
-    };
+    let propagate = |v: f64, i: f64, h: f64| propagate_membrane(p, v, i, h);
     let horizon = events.last().unwrap().0 + 30.0 * p.tau_mem;
     let (mut t, mut v, mut i) = (events[0].0, 0.0f64, 0.0f64);
     let mut next = 0;
@@ -69,6 +58,20 @@ pub fn integrate_membrane(p: &LifParams, arrivals: &[f64], weights: &[f64], dt: 
         i = i1;
     }
     (f64::INFINITY, v_max)
+}
+
+/// Exact propagation of the membrane state (v = V - E_L, synaptic current I) over a span `h`
+/// without inputs: the linear ODE solved in closed form over one step.
+pub fn propagate_membrane(p: &LifParams, v: f64, i: f64, h: f64) -> (f64, f64) {
+    let cap = p.g_leak * p.tau_mem;
+    let dm = (-h / p.tau_mem).exp();
+    let ds = (-h / p.tau_syn).exp();
+    let kernel = if (p.tau_mem - p.tau_syn).abs() < 1e-12 {
+        h * ds
+    } else {
+        (dm - ds) / (1.0 / p.tau_syn - 1.0 / p.tau_mem)
+    };
+    (v * dm + i / cap * kernel, i * ds)
 }
 
 /// A small deterministic generator for test data (SplitMix64), so tests need no seeds elsewhere.
