@@ -15,7 +15,7 @@ use clap::Parser;
 use delgrad::experiment::{run, run_eval};
 use delgrad::hardware::ChipProfile;
 use delgrad::loss::SpikeLoss;
-use delgrad::train::{Progress, TrainConfig, PRESETS};
+use delgrad::train::{BumpRule, Progress, TrainConfig, PRESETS};
 use delgrad::DelayKind;
 
 #[derive(Parser, Debug)]
@@ -68,6 +68,9 @@ struct Args {
     /// profile file.
     #[arg(long, value_name = "bss2|ideal|FILE")]
     chip: Option<String>,
+    /// Weight-bumping rule: `layer` (the reference's, default) or `neuron` (stricter).
+    #[arg(long, value_parser = ["layer", "neuron"])]
+    bump_rule: Option<String>,
     /// No dashboard; one line per epoch.
     #[arg(long)]
     quiet: bool,
@@ -105,6 +108,13 @@ fn config(args: &Args) -> delgrad::Result<TrainConfig> {
         };
     }
     c.train_subset = args.train_subset.map(|v| v as usize);
+    if let Some(rule) = &args.bump_rule {
+        c.bump_rule = if rule == "neuron" {
+            BumpRule::NeuronFraction
+        } else {
+            BumpRule::LayerFraction
+        };
+    }
     if let Some(chip) = &args.chip {
         c.chip = Some(ChipProfile::from_name_or_file(chip)?);
     }

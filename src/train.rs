@@ -87,6 +87,9 @@ pub struct TrainConfig {
     /// First bump added to the incoming weights of neurons that missed their spike; doubles for
     /// every consecutive bump of the same layer.
     pub bump_initial: f64,
+    /// Which silent fraction triggers a bump (the reference's rule by default).
+    #[serde(default)]
+    pub bump_rule: BumpRule,
     /// Safeguards of the backward pass.
     pub gradients: GradientOptions,
     /// Use only the first `n` training samples (smoke runs); `None` = all 5000.
@@ -95,6 +98,19 @@ pub struct TrainConfig {
     /// Train chip-aware under this profile (on `HardwareAware<B>`); `None` = ideal neurons.
     #[serde(default)]
     pub chip: Option<ChipProfile>,
+}
+
+/// When weight bumping triggers (SPEC section 5 describes the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BumpRule {
+    /// The reference's rule: the fraction of silent (sample, neuron) pairs of the whole layer
+    /// exceeds the threshold; then every neuron that missed a spike for any sample is bumped.
+    #[default]
+    LayerFraction,
+    /// Stricter variant: a neuron silent for more than the threshold's fraction of the batch
+    /// triggers the bump, and only such neurons are bumped (keeps every neuron active).
+    NeuronFraction,
 }
 
 /// Names accepted by [`TrainConfig::preset`].
@@ -129,6 +145,7 @@ impl TrainConfig {
             bump_threshold_hidden: 0.3,
             bump_threshold_output: 0.0,
             bump_initial: 0.0005,
+            bump_rule: BumpRule::LayerFraction,
             gradients: GradientOptions::default(),
             train_subset: None,
             chip: None,
@@ -315,6 +332,7 @@ struct StepSettings {
     tau_syn: f64,
     bump_thresholds: Vec<f64>,
     bump_initial: f64,
+    bump_rule: BumpRule,
     lr_multipliers: Vec<(f64, f64)>,
     interrupter: Interrupter,
 }
@@ -348,6 +366,7 @@ impl TrainHooks {
                 tau_syn: config.neuron.tau_syn,
                 bump_thresholds: config.bump_thresholds(),
                 bump_initial: config.bump_initial,
+                bump_rule: config.bump_rule,
                 lr_multipliers: config.lr_multipliers(),
                 interrupter,
             }),
@@ -413,8 +432,9 @@ where
     fn step(&self, batch: YinYangBatch<B>) -> TrainOutput<ClassificationOutput<B>> {
         let (item, times) = self.classify(batch);
         if let Some(hooks) = &self.hooks {
-            // Weight bumping (SPEC section 5): the lowest layer with a neuron that is silent for
-            // more than its threshold's fraction of the batch gets its incoming weights raised.
+            // Weight bumping (SPEC section 5): in the lowest layer whose fraction of silent
+            // (sample, neuron) pairs exceeds its threshold, every neuron that missed a spike for
+            // any sample of the batch gets its incoming weights raised.
             let request = times.iter().enumerate().find_map(|(l, t)| {
                 let threshold = hooks
                     .settings
@@ -422,9 +442,20 @@ where
                     .get(l)
                     .copied()
                     .unwrap_or(1.0);
-                let silent = to_f64(t.clone().detach().is_inf().float().mean_dim(0));
-                let missing: Vec<bool> = silent.iter().map(|f| *f > threshold).collect();
-                missing.iter().any(|m| *m).then_some((l, missing))
+                let silent_per_neuron = to_f64(t.clone().detach().is_inf().float().mean_dim(0));
+                match hooks.settings.bump_rule {
+                    BumpRule::LayerFraction => {
+                        let fraction = silent_per_neuron.iter().sum::<f64>()
+                            / silent_per_neuron.len().max(1) as f64;
+                        (fraction > threshold)
+                            .then(|| (l, silent_per_neuron.iter().map(|f| *f > 0.0).collect()))
+                    }
+                    BumpRule::NeuronFraction => {
+                        let missing: Vec<bool> =
+                            silent_per_neuron.iter().map(|f| *f > threshold).collect();
+                        missing.iter().any(|m| *m).then_some((l, missing))
+                    }
+                }
             });
             hooks.lock().pending_bump = request;
         }

@@ -11,7 +11,10 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, sigmoid, softmax, tanh};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::max_pool2d_with_indices;
-use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData, Transaction};
+use burn::tensor::quantization::{QuantScheme, QuantStore};
+use burn::tensor::{
+    Bool, DType, Distribution, IndexingUpdateOp, Int, Tensor, TensorData, Transaction,
+};
 use delgrad::hardware::HardwareAware;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -118,7 +121,9 @@ fn comparisons<B: Backend>() -> Vec<TensorData> {
     let b = float::<B, 2>(7, [6, 5]);
     let rounded = a.clone().mul_scalar(2.0).round();
     let gt = a.clone().greater(b.clone());
-    let eq = rounded.clone().equal(rounded.clone().transpose().transpose());
+    let eq = rounded
+        .clone()
+        .equal(rounded.clone().transpose().transpose());
     let ge = a.clone().greater_equal_elem(0.1);
     let lt = a.clone().lower(b.clone());
     vec![
@@ -151,10 +156,10 @@ fn indexing<B: Backend>() -> Vec<TensorData> {
         a.clone().slice([1..3, 2..5]).into_data(),
         a.clone().slice_assign([2..4, 0..3], values).into_data(),
         a.clone()
-            .select_assign(0, idx, float::<B, 2>(13, [4, 5]), Default::default())
+            .select_assign(0, idx, float::<B, 2>(13, [4, 5]), IndexingUpdateOp::Add)
             .into_data(),
         a.clone()
-            .scatter(1, gidx, float::<B, 2>(14, [6, 3]), Default::default())
+            .scatter(1, gidx, float::<B, 2>(14, [6, 3]), IndexingUpdateOp::Add)
             .into_data(),
         a.flip([0, 1]).into_data(),
     ]
@@ -230,9 +235,19 @@ fn round_trip<B: Backend>() -> Vec<TensorData> {
     let data = random_data(20, &[3, 2, 4], -1e300, 1e300);
     let t = Tensor::<B, 3>::from_data(data.clone(), &Default::default());
     let back = t.clone().into_data();
-    assert_eq!(back, data, "from_data / into_data must round-trip bit-exactly");
+    assert_eq!(
+        back, data,
+        "from_data / into_data must round-trip bit-exactly"
+    );
     let special = TensorData::new(
-        vec![0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE, 5e-324],
+        vec![
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ],
         [2, 3],
     );
     let s = Tensor::<B, 2>::from_data(special.clone(), &Default::default());
@@ -302,7 +317,10 @@ fn simple_gradients<B: burn::tensor::backend::AutodiffBackend>() -> Vec<TensorDa
 
 #[test]
 fn autodiff_matmul_sigmoid_sum_is_bit_identical() {
-    same(simple_gradients::<Autodiff<N>>(), simple_gradients::<Autodiff<H>>());
+    same(
+        simple_gradients::<Autodiff<N>>(),
+        simple_gradients::<Autodiff<H>>(),
+    );
 }
 
 fn linear_forward<B: Backend>(weight: TensorData, bias: TensorData) -> Vec<TensorData> {
@@ -336,6 +354,32 @@ fn seeded_random_tensors_and_name_are_delegated() {
     H::seed(&device, 1234);
     let h = Tensor::<H, 2>::random([4, 5], Distribution::Normal(0.0, 1.0), &device).into_data();
     assert_eq!(n, h);
-    assert_eq!(H::name(&device), format!("hardware-aware<{}>", N::name(&device)));
+    assert_eq!(
+        H::name(&device),
+        format!("hardware-aware<{}>", N::name(&device))
+    );
     assert!(!H::ad_enabled(&device));
+}
+
+fn quantized<B: Backend>() -> Vec<TensorData> {
+    let scheme = QuantScheme::default().with_store(QuantStore::Native);
+    // NdArray quantizes f32 tensors only.
+    let device: B::Device = Default::default();
+    let f32_tensor = |seed, shape: [usize; 2]| {
+        let data = random_data(seed, &shape, -2.0, 2.0).convert::<f32>();
+        Tensor::<B, 2>::from_data(data, (&device, DType::F32))
+    };
+    let a = f32_tensor(28, [4, 8]).quantize_dynamic(&scheme);
+    let b = f32_tensor(29, [8, 4]);
+    vec![
+        a.clone().dequantize().into_data(),
+        a.clone().matmul(b).into_data(),
+        a.clone().add_scalar(0.5).into_data(),
+        a.sum().into_data(),
+    ]
+}
+
+#[test]
+fn quantized_ops_are_bit_identical() {
+    same(quantized::<N>(), quantized::<H>());
 }

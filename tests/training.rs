@@ -149,3 +149,33 @@ fn resume_without_checkpoint_and_bad_configs_are_errors() {
     assert!(TrainConfig::preset("h31-x").is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn eval_mode_reproduces_the_reference_accuracies() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference");
+    let dir = scratch("eval-reference");
+    for (name, correct) in [
+        ("h30_w", 967),
+        ("h30_wa", 975),
+        ("h30_ws", 982),
+        ("h5_ws", 954),
+    ] {
+        let out = dir.join(name);
+        let s = run_eval(&fixtures.join(format!("{name}.json")), &out).unwrap();
+        assert_eq!((s.correct, s.samples), (correct, 1000), "{name}");
+        // The written output times are the recorded ones (same rows, same spike times to 1e-9).
+        let ours = std::fs::read_to_string(out.join("test_output_times.csv")).unwrap();
+        let recorded =
+            std::fs::read_to_string(fixtures.join(format!("{name}_test_output_times.csv")))
+                .unwrap();
+        for (a, b) in ours.lines().zip(recorded.lines()).skip(1) {
+            let a: Vec<f64> = a.split(',').map(|v| v.parse().unwrap()).collect();
+            let b: Vec<f64> = b.split(',').map(|v| v.parse().unwrap()).collect();
+            assert_eq!(a[..2], b[..2]);
+            for (x, y) in a[2..].iter().zip(&b[2..]) {
+                assert!((x - y).abs() < 1e-9, "{name}: {x} vs {y}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

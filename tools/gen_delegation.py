@@ -608,7 +608,8 @@ def generate(registry):
         blocks.append(f"impl<B: Backend> {name}<Self> for HardwareAware<B> {{\n"
                       + "\n".join(body) + "}\n")
         n_def = sum(m.has_default for m in tr.methods)
-        counts.append((name, len(tr.methods), f"methods ({n_def} with a default body in Burn)"))
+        noun = "method" if len(tr.methods) == 1 else "methods"
+        counts.append((name, len(tr.methods), f"{noun} ({n_def} with a default body in Burn)"))
 
     code = "\n".join(blocks) + HELPERS
     used = used - NO_IMPORT - {"HardwareAware"}
@@ -638,7 +639,6 @@ def generate(registry):
 //!
 //! Delegated items:
 {summary}
-#![allow(clippy::too_many_arguments, clippy::type_complexity)]
 
 {chr(10).join(imports)}
 
@@ -658,7 +658,7 @@ pub struct HardwareAware<B> {{
 def rustfmt(code):
     try:
         proc = subprocess.run(["rustfmt", "--edition", "2021", "--emit", "stdout"],
-                              input=code, capture_output=True, text=True, check=False)
+                              input=code, capture_output=True, text=True, check=False, cwd=ROOT)
     except FileNotFoundError:
         print("warning: rustfmt not found; writing unformatted code", file=sys.stderr)
         return code
@@ -696,8 +696,13 @@ def main():
     for name, n, what in counts:
         print(f"{name}: {n} {what}")
     print(f"total delegated methods: {sum(n for name, n, _ in counts if name != 'BackendTypes')}")
+    grouped = {}
     for s in special:
-        print(f"special: {s}")
+        method, _, how = s.partition(" (")
+        grouped.setdefault(how.rstrip(")"), []).append(method)
+    for how, methods in grouped.items():
+        methods = list(dict.fromkeys(methods))
+        print(f"special handling, {how}: {len(methods)} method(s): {', '.join(methods)}")
     if args.check:
         try:
             with open(OUT_PATH, encoding="utf-8") as fh:

@@ -13,8 +13,7 @@
 //! * `ModuleOps`: 56 methods (38 with a default body in Burn)
 //! * `ActivationOps`: 14 methods (14 with a default body in Burn)
 //! * `QTensorOps`: 80 methods (67 with a default body in Burn)
-//! * `TransactionOps`: 1 methods (1 with a default body in Burn)
-#![allow(clippy::too_many_arguments, clippy::type_complexity)]
+//! * `TransactionOps`: 1 method (1 with a default body in Burn)
 
 use burn::tensor::backend::{Backend, BackendTypes, DTypeUsageSet, ExecutionError};
 use burn::tensor::ops::{
