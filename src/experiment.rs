@@ -13,7 +13,7 @@ use crate::data::{InputEncoding, YinYangDataset, YinYangSample};
 use crate::error::{Error, Result};
 use crate::hardware::HardwareAware;
 use crate::io::write_atomically;
-use crate::model::SpikingNetwork;
+use crate::model::{tensor_values, SpikingNetwork};
 use crate::network::{first_spike_class, NetworkFile};
 use crate::plots::{self, CurvePoint};
 use crate::train::{fit, EpochMetrics, FitOutcome, Progress, TrainConfig, METRICS_HEADER};
@@ -126,12 +126,7 @@ pub fn evaluate<B: SpikeBackend>(
     let times = net
         .try_forward_all(x)?
         .into_iter()
-        .map(|t| {
-            t.into_data()
-                .convert::<f64>()
-                .to_vec::<f64>()
-                .map_err(|e| Error::Malformed(format!("{e:?}")))
-        })
+        .map(tensor_values)
         .collect::<Result<Vec<_>>>()?;
     Evaluation::from_times(times, samples)
 }

@@ -19,7 +19,8 @@ pub struct SpikingNetwork<B: Backend> {
     pub layers: Vec<SpikingLinear<B>>,
 }
 
-fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f64>> {
+/// The values of a float tensor as f64, row-major.
+pub fn tensor_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f64>> {
     t.into_data()
         .convert::<f64>()
         .to_vec::<f64>()
@@ -41,12 +42,12 @@ impl<B: Backend> SpikingNetwork<B> {
         let params = first.op().lif.params().to_owned();
         let mut layers = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
-            let w = values(layer.weight.val())?;
+            let w = tensor_values(layer.weight.val())?;
             let d = match layer.delays() {
                 LayerDelays::None => Delays::None,
-                LayerDelays::Axonal(t) => Delays::Axonal(values(t)?),
-                LayerDelays::Synaptic(t) => Delays::Synaptic(values(t)?),
-                LayerDelays::Dendritic(t) => Delays::Dendritic(values(t)?),
+                LayerDelays::Axonal(t) => Delays::Axonal(tensor_values(t)?),
+                LayerDelays::Synaptic(t) => Delays::Synaptic(tensor_values(t)?),
+                LayerDelays::Dendritic(t) => Delays::Dendritic(tensor_values(t)?),
             };
             let d = Delays::from_kind(d.kind(), d.values().map(Vec::as_slice));
             layers.push(LayerFile::from_flat(

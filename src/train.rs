@@ -35,7 +35,7 @@ use crate::hardware::ChipProfile;
 use crate::kernel::{DelayKind, GradientOptions};
 use crate::layer::SpikingLinearConfig;
 use crate::loss::{decision_scores, SpikeLoss};
-use crate::model::SpikingNetwork;
+use crate::model::{tensor_values, SpikingNetwork};
 use crate::neuron::LifParams;
 
 /// Everything that defines a Yin-Yang training run. Start from [`TrainConfig::preset`].
@@ -399,13 +399,6 @@ impl<B: Backend> Trainee<B> {
     }
 }
 
-fn to_f64<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-    t.into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
-        .unwrap_or_default()
-}
-
 impl<B: SpikeBackend> Trainee<B> {
     fn classify(&self, batch: YinYangBatch<B>) -> (ClassificationOutput<B>, Vec<Tensor<B, 2>>) {
         let settings = self.settings();
@@ -442,7 +435,9 @@ where
                     .get(l)
                     .copied()
                     .unwrap_or(1.0);
-                let silent_per_neuron = to_f64(t.clone().detach().is_inf().float().mean_dim(0));
+                let silent_per_neuron =
+                    tensor_values(t.clone().detach().is_inf().float().mean_dim(0))
+                        .unwrap_or_default();
                 match hooks.settings.bump_rule {
                     BumpRule::LayerFraction => {
                         let fraction = silent_per_neuron.iter().sum::<f64>()
