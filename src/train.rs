@@ -970,3 +970,74 @@ where
         bumps,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::optim::AdamConfig;
+
+    type B = Autodiff<NdArray<f64>>;
+
+    fn trainee(config: &TrainConfig) -> (Trainee<B>, TrainHooks) {
+        let hooks = TrainHooks::new(config, Interrupter::new());
+        let net = config.init_network::<B>(&Default::default()).unwrap();
+        (
+            Trainee {
+                net,
+                hooks: Some(hooks.clone()),
+            },
+            hooks,
+        )
+    }
+
+    #[test]
+    fn non_finite_gradient_stops_training_naming_the_layer_and_applies_nothing() {
+        let config = TrainConfig::preset("h30-ws").unwrap();
+        let (model, hooks) = trainee(&config);
+        let before = tensor_values(model.net.layers[1].weight.val()).unwrap();
+        let mut grads = GradientsParams::new();
+        for (l, layer) in model.net.layers.iter().enumerate() {
+            let shape = layer.weight.shape();
+            let mut g = vec![0.1; shape.num_elements()];
+            if l == 1 {
+                g[4] = f64::NAN;
+            }
+            grads.register(
+                layer.weight.id,
+                Tensor::<NdArray<f64>, 2>::from_data(
+                    TensorData::new(g, shape),
+                    &Default::default(),
+                ),
+            );
+        }
+        let mut optim = AdamConfig::new().init::<B, Trainee<B>>();
+        let model = TrainStep::optimize::<B, _>(model, &mut optim, 0.01, grads);
+        let message = hooks.lock().error.clone().expect("training must stop");
+        assert!(message.contains("layer 1 (weights)"), "{message}");
+        assert!(hooks.settings.interrupter.should_stop());
+        let after = tensor_values(model.net.layers[1].weight.val()).unwrap();
+        assert_eq!(before, after, "a non-finite gradient was applied");
+        assert!(after.iter().all(|w| w.is_finite()));
+    }
+
+    #[test]
+    fn bumping_raises_incoming_weights_of_silent_neurons_and_doubles() {
+        let config = TrainConfig::preset("h5-ws").unwrap();
+        let (model, hooks) = trainee(&config);
+        let before = tensor_values(model.net.layers[0].weight.val()).unwrap();
+        let missing = vec![true, false, false, true, false];
+        let mut optim = AdamConfig::new().init::<B, Trainee<B>>();
+        hooks.lock().pending_bump = Some((0, missing.clone()));
+        let model = TrainStep::optimize::<B, _>(model, &mut optim, 0.01, GradientsParams::new());
+        hooks.lock().pending_bump = Some((0, missing.clone()));
+        let model = TrainStep::optimize::<B, _>(model, &mut optim, 0.01, GradientsParams::new());
+        let after = tensor_values(model.net.layers[0].weight.val()).unwrap();
+        for (k, (a, b)) in after.iter().zip(&before).enumerate() {
+            // Two consecutive bumps of the same layer: 0.0005 then 0.001.
+            let want = if missing[k % 5] { 0.0015 } else { 0.0 };
+            assert!((a - b - want).abs() < 1e-12, "weight {k}: {b} -> {a}");
+        }
+        assert_eq!(hooks.lock().bumps, 2);
+    }
+}
