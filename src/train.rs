@@ -911,6 +911,11 @@ where
         )?;
         epoch
     } else {
+        // A fresh run must not leave an earlier run's checkpoints for a later --resume to find.
+        let dir = checkpoint_dir(run_dir);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
+        }
         0
     };
     if resumed_from >= config.epochs {
