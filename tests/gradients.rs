@@ -159,44 +159,24 @@ fn check_case(case: Case, seed: u64) {
     assert!(checked > 50);
 }
 
-#[test]
-fn ratio_two_all_delay_kinds_match_finite_differences() {
-    for (k, kind) in [
+fn check_all_delay_kinds(neuron: LifParams, first_seed: u64) {
+    let kinds = [
         DelayKind::None,
         DelayKind::Axonal,
         DelayKind::Synaptic,
         DelayKind::Dendritic,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        check_case(
-            Case {
-                neuron: LifParams::ideal(),
-                kind,
-            },
-            10 + k as u64,
-        );
+    ];
+    for (k, kind) in kinds.into_iter().enumerate() {
+        check_case(Case { neuron, kind }, first_seed + k as u64);
     }
 }
 
 #[test]
+fn ratio_two_all_delay_kinds_match_finite_differences() {
+    check_all_delay_kinds(LifParams::ideal(), 10);
+}
+
+#[test]
 fn ratio_one_all_delay_kinds_match_finite_differences() {
-    for (k, kind) in [
-        DelayKind::None,
-        DelayKind::Axonal,
-        DelayKind::Synaptic,
-        DelayKind::Dendritic,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        check_case(
-            Case {
-                neuron: LifParams::fast_and_deep(),
-                kind,
-            },
-            20 + k as u64,
-        );
-    }
+    check_all_delay_kinds(LifParams::fast_and_deep(), 20);
 }
