@@ -469,7 +469,7 @@ where
         };
         let bump = hooks.lock().pending_bump.take();
         if let Some((layer, missing)) = bump {
-            return self.bump(&hooks, layer, &missing);
+            return self.bump(&hooks, layer, &missing).clip_to_chip();
         }
         {
             let mut state = hooks.lock();
@@ -515,11 +515,30 @@ where
         for (lr_group, group) in groups {
             model = optim.step(lr_group, model, group);
         }
-        model
+        model.clip_to_chip()
     }
 }
 
 impl<B: AutodiffBackend + SpikeBackend> Trainee<B> {
+    /// Projects the stored weights of chip-bound layers into the chip's weight range after every
+    /// update, as the reference does; rounding stays in the forward pass (straight-through).
+    fn clip_to_chip(mut self) -> Self {
+        for layer in &mut self.net.layers {
+            let Some(max) = layer
+                .op()
+                .chip
+                .as_ref()
+                .and_then(|c| c.profile().weight_max)
+            else {
+                continue;
+            };
+            let id = layer.weight.id;
+            let clipped = layer.weight.val().inner().clamp(-max, max);
+            layer.weight = Param::initialized(id, Tensor::from_inner(clipped).require_grad());
+        }
+        self
+    }
+
     fn bump(mut self, hooks: &TrainHooks, layer: usize, missing: &[bool]) -> Self {
         let value = {
             let mut state = hooks.lock();
@@ -1044,5 +1063,38 @@ mod tests {
             assert!((a - b - want).abs() < 1e-12, "weight {k}: {b} -> {a}");
         }
         assert_eq!(hooks.lock().bumps, 2);
+    }
+}
+
+#[cfg(test)]
+mod chip_tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::optim::AdamConfig;
+
+    type B = Autodiff<crate::hardware::HardwareAware<NdArray<f64>>>;
+
+    #[test]
+    fn updates_keep_stored_weights_in_the_chip_range() {
+        let config = TrainConfig::preset("hw-wa").unwrap();
+        let hooks = TrainHooks::new(&config, Interrupter::new());
+        let mut net = config.init_network::<B>(&Default::default()).unwrap();
+        let layer = &mut net.layers[0];
+        let shape = layer.weight.shape();
+        let mut w = vec![0.5; shape.num_elements()];
+        w[0] = 5.0;
+        w[1] = -3.0;
+        layer.weight = Param::initialized(
+            layer.weight.id,
+            Tensor::from_data(TensorData::new(w, shape), &Default::default()).require_grad(),
+        );
+        let model = Trainee {
+            net,
+            hooks: Some(hooks),
+        };
+        let mut optim = AdamConfig::new().init::<B, Trainee<B>>();
+        let model = TrainStep::optimize::<B, _>(model, &mut optim, 0.002, GradientsParams::new());
+        let w = tensor_values(model.net.layers[0].weight.val()).unwrap();
+        assert_eq!((w[0], w[1], w[2]), (2.1, -2.1, 0.5));
     }
 }

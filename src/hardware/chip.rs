@@ -18,7 +18,8 @@ use crate::kernel::{ArrivalJitter, Perturbation};
 pub struct ChipProfile {
     /// Name shown in summaries and exports.
     pub name: String,
-    /// Weights are clipped to `[-weight_max, weight_max]`; `None` = no clipping.
+    /// Weights are clipped to `[-weight_max, weight_max]` in the forward pass, and training
+    /// projects the stored weights into that range after every update; `None` = no clipping.
     #[serde(default)]
     pub weight_max: Option<f64>,
     /// Weights are rounded to multiples of this; `None` = continuous.
