@@ -11,6 +11,11 @@
 //! * [`network`]: the `delgrad-network` JSON file format.
 #![warn(missing_docs)]
 
+// The README's Rust examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod backend;
 pub mod data;
 pub mod error;
