@@ -169,14 +169,8 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 
 /// The configuration a run in `dir` was started with.
 pub fn load_run_config(dir: &Path) -> Result<TrainConfig> {
-    let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::MalformedFile {
-        path,
-        reason: e.to_string(),
+    crate::io::load_file(&dir.join("config.json"), |bytes| {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
     })
 }
 

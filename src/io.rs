@@ -7,11 +7,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
-/// Reads a whole file; [`Error::Io`] names the path.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|source| Error::Io {
+/// Reads a file and parses it: [`Error::Io`] when it cannot be read, [`Error::MalformedFile`]
+/// (with the path and `parse`'s reason) when its content is not valid.
+pub(crate) fn load_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&[u8]) -> std::result::Result<T, String>,
+) -> Result<T> {
+    let bytes = fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    parse(&bytes).map_err(|reason| Error::MalformedFile {
+        path: path.to_path_buf(),
+        reason,
     })
 }
 

@@ -507,15 +507,11 @@ impl NetworkFile {
     /// Reads and validates a file: [`Error::Io`] when it cannot be read, [`Error::MalformedFile`]
     /// (with the path and the reason) when it is not a valid network.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let bytes = crate::io::read_file(path)?;
-        let malformed = |reason: String| Error::MalformedFile {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let net: Self = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
-        net.validate().map_err(|e| malformed(e.to_string()))?;
-        Ok(net)
+        crate::io::load_file(path.as_ref(), |bytes| {
+            let net: Self = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            net.validate().map_err(|e| e.to_string())?;
+            Ok(net)
+        })
     }
 
     /// Validates, then writes the file atomically: to a temporary file in the same directory,

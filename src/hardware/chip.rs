@@ -91,18 +91,17 @@ impl ChipProfile {
     /// Loads a profile from a `.json` or `.toml` file and validates it.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = crate::io::read_file(path)?;
-        let malformed = |reason: String| Error::MalformedFile {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let text = String::from_utf8(bytes).map_err(|e| malformed(e.to_string()))?;
-        let profile: Self = match path.extension().and_then(|e| e.to_str()) {
-            Some("toml") => toml::from_str(&text).map_err(|e| malformed(e.to_string()))?,
-            _ => serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))?,
-        };
-        profile.validate().map_err(|e| malformed(e.to_string()))?;
-        Ok(profile)
+        let toml = path.extension().and_then(|e| e.to_str()) == Some("toml");
+        crate::io::load_file(path, |bytes| {
+            let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+            let profile: Self = if toml {
+                toml::from_str(text).map_err(|e| e.to_string())?
+            } else {
+                serde_json::from_str(text).map_err(|e| e.to_string())?
+            };
+            profile.validate().map_err(|e| e.to_string())?;
+            Ok(profile)
+        })
     }
 
     /// Checks that every value is finite and in range.
