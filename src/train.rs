@@ -9,7 +9,7 @@ use std::time::Instant;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::{AutodiffModule, Module, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Record};
+use burn::record::{DoublePrecisionSettings, NamedMpkFileRecorder, Record};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use burn::train::checkpoint::KeepLastNCheckpoints;
@@ -824,7 +824,8 @@ pub fn last_checkpoint(run_dir: &Path) -> Option<usize> {
 /// whose history is complete.
 const CHECKPOINTS_KEPT: usize = 10;
 
-type CheckpointRecorder = NamedMpkFileRecorder<FullPrecisionSettings>;
+/// f64 records: a resumed f64 run continues from exactly the parameters it stopped with.
+type CheckpointRecorder = NamedMpkFileRecorder<DoublePrecisionSettings>;
 
 /// Loads a record with a clear error instead of Burn's panic on a corrupted checkpoint.
 fn check_record<B: Backend, R: Record<B>>(path: PathBuf, device: &B::Device) -> Result<()> {

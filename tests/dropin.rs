@@ -6,7 +6,7 @@ use burn::backend::{Autodiff, NdArray};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::record::{BinBytesRecorder, DoublePrecisionSettings, Recorder};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -102,8 +102,21 @@ fn records_load_and_move_between_devices() {
     let model = Hybrid::<B>::new(&device);
     let (x, _) = data::<B>(&device);
     let before = model.forward(x.clone()).into_data();
+    let spikes = (before
+        .clone()
+        .convert::<f64>()
+        .to_vec::<f64>()
+        .unwrap()
+        .iter())
+    .filter(|t| t.is_finite())
+    .count();
+    assert!(
+        spikes > 0,
+        "no output spikes: the comparison below would be vacuous"
+    );
 
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
+    // Double precision: the f64 model must come back bit for bit.
+    let recorder = BinBytesRecorder::<DoublePrecisionSettings>::default();
     let bytes = recorder.record(model.clone().into_record(), ()).unwrap();
     let fresh = Hybrid::<B> {
         hidden: SpikingLinearConfig::new(4, 10)
