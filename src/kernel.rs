@@ -251,17 +251,6 @@ pub fn validate(
     Ok(())
 }
 
-/// Arrival time of input `i` at neuron `j`: presynaptic spike time plus the delay of the kind.
-#[inline(always)]
-fn arrival(t_pre: f64, delays: &Delays<&[f64]>, i: usize, j: usize, n_out: usize) -> f64 {
-    match delays {
-        Delays::None => t_pre,
-        Delays::Axonal(d) => t_pre + d[i],
-        Delays::Synaptic(d) => t_pre + d[i * n_out + j],
-        Delays::Dendritic(d) => t_pre + d[j],
-    }
-}
-
 /// Deviations of a physical substrate from the ideal model, applied in the forward pass only
 /// (the backward pass always uses the nominal model; see `hardware`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -346,53 +335,73 @@ pub fn forward_perturbed(
     let lif_of = |j: usize| &lifs[if lifs.len() > 1 { j } else { 0 }];
     let jitter = perturbation.and_then(|p| p.arrival_jitter);
     let jitter_at = |key: u64| jitter.map_or(0.0, |jit| jit.draw(key));
+    // Postsynaptic-major copies, so that each neuron's scan reads contiguous rows.
+    let weights_t = transpose(weights, n_in, n_out);
+    let synaptic_t = match delays {
+        Delays::Synaptic(d) => transpose(d, n_in, n_out),
+        _ => Vec::new(),
+    };
     output.par_chunks_mut(n_out).enumerate().for_each_init(
-        || (vec![0.0f64; n_in], vec![0usize; n_in]),
-        |(arrivals, order), (b, out_row)| {
+        || {
+            (
+                vec![(0.0f64, 0.0f64); n_in],
+                vec![0usize; n_in],
+                vec![0.0f64; n_in],
+            )
+        },
+        |(pairs, order, exps), (b, out_row)| {
             let t_in = &input[b * n_in..(b + 1) * n_in];
-            let sort = |arrivals: &[f64], order: &mut [usize]| {
-                for (k, o) in order.iter_mut().enumerate() {
-                    *o = k;
-                }
-                order.sort_unstable_by(|&x, &y| arrivals[x].total_cmp(&arrivals[y]));
-            };
             let bb = b as u64;
             match delays {
                 Delays::Synaptic(_) => {
+                    // Every neuron sees its own arrival order: sort (arrival, weight) pairs.
                     for (j, out) in out_row.iter_mut().enumerate() {
+                        let w_row = &weights_t[j * n_in..(j + 1) * n_in];
+                        let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
                         for i in 0..n_in {
                             let key = (bb * n_in as u64 + i as u64) * n_out as u64 + j as u64;
-                            arrivals[i] = arrival(t_in[i], delays, i, j, n_out) + jitter_at(key);
+                            pairs[i] = (t_in[i] + d_row[i] + jitter_at(key), w_row[i]);
                         }
-                        sort(arrivals, order);
-                        *out = lif_of(j).first_spike(
-                            n_in,
-                            |k| arrivals[order[k]],
-                            |k| weights[order[k] * n_out + j],
-                        );
+                        pairs.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+                        *out = lif_of(j).first_spike(n_in, |k| pairs[k].0, |k| pairs[k].1);
                     }
                 }
                 _ => {
                     // The arrival order is the same for every postsynaptic neuron: sort once.
                     // Dendritic delays are added per neuron below, after the shared sort.
-                    for i in 0..n_in {
-                        arrivals[i] = match delays {
+                    for (i, o) in order.iter_mut().enumerate() {
+                        *o = i;
+                    }
+                    for (i, pair) in pairs.iter_mut().enumerate() {
+                        pair.0 = match delays {
                             Delays::Axonal(d) => {
                                 t_in[i] + d[i] + jitter_at(bb * n_in as u64 + i as u64)
                             }
                             _ => t_in[i],
                         };
                     }
-                    sort(arrivals, order);
+                    order.sort_unstable_by(|&x, &y| pairs[x].0.total_cmp(&pairs[y].0));
+                    // Sorted arrivals in the pairs' second slot, contiguous for the scans, and their
+                    // exponential terms, shared by every neuron (a dendritic delay shifts all of a
+                    // neuron's arrivals alike).
+                    for k in 0..n_in {
+                        pairs[k].1 = pairs[order[k]].0;
+                    }
+                    let first = pairs[0].1;
+                    for (e, pair) in exps.iter_mut().zip(pairs.iter()) {
+                        *e = lifs[0].exp_rel(pair.1 - first);
+                    }
                     for (j, out) in out_row.iter_mut().enumerate() {
+                        let w_row = &weights_t[j * n_in..(j + 1) * n_in];
                         let shift = match delays {
                             Delays::Dendritic(d) => d[j] + jitter_at(bb * n_out as u64 + j as u64),
                             _ => 0.0,
                         };
-                        *out = lif_of(j).first_spike(
+                        *out = lif_of(j).first_spike_with_exps(
                             n_in,
-                            |k| arrivals[order[k]] + shift,
-                            |k| weights[order[k] * n_out + j],
+                            |k| pairs[k].1 + shift,
+                            |k| w_row[order[k]],
+                            |k| exps[k],
                         );
                     }
                 }
@@ -400,6 +409,17 @@ pub fn forward_perturbed(
         },
     );
     output
+}
+
+/// `[rows, cols]` row-major into `[cols, rows]` row-major.
+fn transpose(values: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
 }
 
 /// Upper bound on the number of per-block parameter-gradient accumulators.
@@ -437,14 +457,25 @@ pub fn backward(
     let blocks = batch.div_ceil(MIN_BLOCK).clamp(1, MAX_BLOCKS);
     let block_len = batch.div_ceil(blocks);
     let clip = options.weight_grad_clip;
+    // Postsynaptic-major layouts: each neuron reads and accumulates contiguous rows. Per-element
+    // accumulation order is unchanged, so the result is the same as in input-major layout.
+    let weights_t = transpose(weights, n_in, n_out);
+    let synaptic_t = match delays {
+        Delays::Synaptic(d) => transpose(d, n_in, n_out),
+        _ => Vec::new(),
+    };
 
     let partial: Vec<(Vec<f64>, Vec<f64>)> = grad_input
         .par_chunks_mut(block_len * n_in)
         .enumerate()
         .map(|(blk, grad_in_block)| {
-            let mut g_w = vec![0.0; n_w];
+            let mut g_w_t = vec![0.0; n_w];
             let mut g_d = vec![0.0; n_d];
             let mut d_w = vec![0.0; n_in];
+            let mut arrivals = vec![0.0; n_in];
+            // Each causal input's exponential term, computed once for the sums and reused for
+            // its derivatives.
+            let mut exps = vec![0.0; n_in];
             let first = blk * block_len;
             for (r, grad_in_row) in grad_in_block.chunks_mut(n_in).enumerate() {
                 let b = first + r;
@@ -455,20 +486,32 @@ pub fn backward(
                     if !t_out.is_finite() || g == 0.0 || g.is_nan() {
                         continue;
                     }
-                    let arr = |i: usize| arrival(t_in[i], delays, i, j, n_out);
-                    let w = |i: usize| weights[i * n_out + j];
-                    let sums = lif.causal_sums(t_out, n_in, arr, w);
+                    let w_row = &weights_t[j * n_in..(j + 1) * n_in];
+                    for (i, a) in arrivals.iter_mut().enumerate() {
+                        *a = match delays {
+                            Delays::None => t_in[i],
+                            Delays::Axonal(d) => t_in[i] + d[i],
+                            Delays::Synaptic(_) => t_in[i] + synaptic_t[j * n_in + i],
+                            Delays::Dendritic(d) => t_in[i] + d[j],
+                        };
+                    }
+                    let mut sums = lif.empty_sums(t_out);
+                    for i in 0..n_in {
+                        if arrivals[i] <= t_out {
+                            exps[i] = lif.push(&mut sums, arrivals[i], w_row[i]);
+                        }
+                    }
                     let Some(p) = lif.partials(t_out, &sums) else {
                         continue;
                     };
                     let mut largest = 0.0f64;
                     for i in 0..n_in {
-                        let a = arr(i);
+                        let a = arrivals[i];
                         if a > t_out {
                             d_w[i] = 0.0;
                             continue;
                         }
-                        let (dw, dt) = p.of_input(a, w(i));
+                        let (dw, dt) = p.of_input_with_exp(a, w_row[i], exps[i]);
                         d_w[i] = g * dw;
                         largest = largest.max(d_w[i].abs());
                         let ga = g * dt;
@@ -481,20 +524,20 @@ pub fn backward(
                         }
                     }
                     if clip.is_none_or(|c| largest <= c) {
-                        for i in 0..n_in {
-                            g_w[i * n_out + j] += d_w[i];
+                        for (acc, v) in g_w_t[j * n_in..(j + 1) * n_in].iter_mut().zip(&d_w) {
+                            *acc += v;
                         }
                     }
                 }
             }
-            (g_w, g_d)
+            (g_w_t, g_d)
         })
         .collect();
 
-    let mut grad_w = vec![0.0; n_w];
+    let mut grad_w_t = vec![0.0; n_w];
     let mut grad_d = vec![0.0; n_d];
-    for (g_w, g_d) in &partial {
-        for (acc, v) in grad_w.iter_mut().zip(g_w) {
+    for (g_w_t, g_d) in &partial {
+        for (acc, v) in grad_w_t.iter_mut().zip(g_w_t) {
             *acc += v;
         }
         for (acc, v) in grad_d.iter_mut().zip(g_d) {
@@ -503,7 +546,7 @@ pub fn backward(
     }
     SpikeGradients {
         input: grad_input,
-        weights: grad_w,
+        weights: transpose(&grad_w_t, n_out, n_in),
         delays: delays.values().map(|_| grad_d),
     }
 }

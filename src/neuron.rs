@@ -145,32 +145,34 @@ pub struct SpikePartials {
 }
 
 impl SpikePartials {
-    /// Exponentials of one input relative to the output time.
-    #[inline]
-    fn exps(&self, arrival: f64) -> (f64, f64, f64) {
-        let u = arrival - self.t_out;
-        match self.ratio {
-            TauRatio::One => (u, (u * self.inv_tau_syn).exp(), 0.0),
-            TauRatio::Two => {
-                let em = (u * self.inv_tau_mem).exp();
-                (u, em * em, em)
-            }
-        }
-    }
-
     /// (d t_out / d w_i, d t_out / d t_i) for an input in the causal set.
     #[inline]
     pub fn of_input(&self, arrival: f64, weight: f64) -> (f64, f64) {
-        let (u, es, em) = self.exps(arrival);
+        let u = arrival - self.t_out;
+        let exp = match self.ratio {
+            TauRatio::One => (u * self.inv_tau_syn).exp(),
+            TauRatio::Two => (u * self.inv_tau_mem).exp(),
+        };
+        self.of_input_with_exp(arrival, weight, exp)
+    }
+
+    /// [`SpikePartials::of_input`] given the input's exponential term as [`Lif::push`] returned
+    /// it for sums relative to `t_out` (the backward pass computes each exponential once).
+    #[inline]
+    pub fn of_input_with_exp(&self, arrival: f64, weight: f64, exp: f64) -> (f64, f64) {
+        let u = arrival - self.t_out;
         match self.ratio {
             TauRatio::One => {
                 // dt/dw = -(t - t_i) e^{t_i/tau} / (A (1 + W)); dt/dt_i = -w e^{t_i/tau}
                 // (t - t_i - tau) / (tau A (1 + W)); here t - t_i = -u.
+                let es = exp;
                 let d_w = u * es * self.scale;
                 let d_t = weight * es * (u * self.inv_tau_syn + 1.0) * self.scale;
                 (d_w, d_t)
             }
             TauRatio::Two => {
+                let em = exp;
+                let es = em * em;
                 let d_w = self.tau_mem * (self.q * es - em) * self.scale;
                 let d_t =
                     weight * (self.q * es * self.tau_mem * self.inv_tau_syn - em) * self.scale;
@@ -263,20 +265,24 @@ impl Lif {
         }
     }
 
-    /// Adds one input to a causal set.
+    /// Adds one input to a causal set and returns its exponential term, e^{u/tau_s} (ratio 1) or
+    /// e^{u/tau_m} (ratio 2) with u = arrival - shift, for [`SpikePartials::of_input_with_exp`].
     #[inline]
-    pub fn push(&self, sums: &mut CausalSums, arrival: f64, weight: f64) {
+    pub fn push(&self, sums: &mut CausalSums, arrival: f64, weight: f64) -> f64 {
         let u = arrival - sums.shift;
         match self.ratio {
             TauRatio::One => {
-                let e = weight * (u * self.inv_tau_syn).exp();
+                let es = (u * self.inv_tau_syn).exp();
+                let e = weight * es;
                 sums.a += e;
                 sums.b += e * u * self.inv_tau_syn;
+                es
             }
             TauRatio::Two => {
                 let em = (u * self.inv_tau_mem).exp();
                 sums.a += weight * em * em;
                 sums.b += weight * em;
+                em
             }
         }
     }
@@ -286,21 +292,8 @@ impl Lif {
     /// moves with the shift).
     #[inline]
     fn regularised(&self, sums: &CausalSums) -> (f64, f64) {
-        let eps = self.params.eps;
-        if eps == 0.0 {
-            return (sums.a, sums.b);
-        }
-        let s = sums.shift;
-        match self.ratio {
-            TauRatio::One => {
-                let e = eps * (-s * self.inv_tau_syn).exp();
-                (sums.a + e, sums.b + e * (1.0 - s * self.inv_tau_syn))
-            }
-            TauRatio::Two => (
-                sums.a + eps * (-s * self.inv_tau_syn).exp(),
-                sums.b + eps * (-s * self.inv_tau_mem).exp(),
-            ),
-        }
+        let (eps_a, eps_b) = self.eps_terms(sums.shift);
+        (sums.a + eps_a, sums.b + eps_b)
     }
 
     /// The time at which the membrane driven by exactly this causal set first reaches threshold
@@ -344,8 +337,215 @@ impl Lif {
     /// First spike time of a neuron whose inputs, sorted by arrival, are given by accessors:
     /// `arrival(k)` ascending in `k`, with +inf (never arrives) at the end. Scans the causal sets
     /// upward with running sums and stops at the first valid candidate (SPEC section 2).
+    ///
+    /// Equal, to the last bit, to [`Lif::first_spike_reference`] (the scan written plainly), but
+    /// most candidates are rejected without their logarithm or Lambert W: a window
+    /// `[arrival(k), arrival(k+1)]` is tested with the exponential of its end, which the next
+    /// input's term needs anyway, so a scan costs about one exponential per input plus one
+    /// closed-form solution.
     #[inline]
     pub fn first_spike(
+        &self,
+        n: usize,
+        arrival: impl Fn(usize) -> f64,
+        weight: impl Fn(usize) -> f64,
+    ) -> f64 {
+        if n == 0 {
+            return f64::INFINITY;
+        }
+        let first = arrival(0);
+        if !first.is_finite() {
+            return f64::INFINITY;
+        }
+        let inv_tau = match self.ratio {
+            TauRatio::One => self.inv_tau_syn,
+            TauRatio::Two => self.inv_tau_mem,
+        };
+        let exp_rel = |k: usize| ((arrival(k) - first) * inv_tau).exp();
+        match self.ratio {
+            TauRatio::One => self.scan_ratio_one(n, first, &arrival, weight, exp_rel),
+            TauRatio::Two => self.scan_ratio_two(n, first, &arrival, weight, exp_rel),
+        }
+    }
+
+    /// The exponential term of an input arriving `dt` after the first input of a scan, as
+    /// [`Lif::first_spike_with_exps`] expects it.
+    #[inline]
+    pub fn exp_rel(&self, dt: f64) -> f64 {
+        match self.ratio {
+            TauRatio::One => (dt * self.inv_tau_syn).exp(),
+            TauRatio::Two => (dt * self.inv_tau_mem).exp(),
+        }
+    }
+
+    /// [`Lif::first_spike`] with the inputs' exponential terms supplied by the caller:
+    /// `exp_rel(k) = e^{(arrival(k) - arrival(0))/tau}` with tau = tau_s (ratio 1) or tau_m
+    /// (ratio 2), +inf for inputs that never arrive. Kernels whose neurons share one arrival order
+    /// (no, axonal or dendritic delays) compute them once per sample instead of once per neuron.
+    #[inline]
+    pub fn first_spike_with_exps(
+        &self,
+        n: usize,
+        arrival: impl Fn(usize) -> f64,
+        weight: impl Fn(usize) -> f64,
+        exp_rel: impl Fn(usize) -> f64,
+    ) -> f64 {
+        if n == 0 {
+            return f64::INFINITY;
+        }
+        let first = arrival(0);
+        if !first.is_finite() {
+            return f64::INFINITY;
+        }
+        match self.ratio {
+            TauRatio::One => self.scan_ratio_one(n, first, &arrival, weight, exp_rel),
+            TauRatio::Two => self.scan_ratio_two(n, first, &arrival, weight, exp_rel),
+        }
+    }
+
+    /// The eps terms that [`Lif::regularised`] adds for sums relative to `shift`: the
+    /// reference adds eps to the unshifted sums, which is eps e^{-s/tau} here (and, for b of
+    /// ratio 1, the term that moves with the shift). The scans compute them once per scan.
+    #[inline]
+    fn eps_terms(&self, shift: f64) -> (f64, f64) {
+        let eps = self.params.eps;
+        if eps == 0.0 {
+            return (0.0, 0.0);
+        }
+        match self.ratio {
+            TauRatio::One => {
+                let e = eps * (-shift * self.inv_tau_syn).exp();
+                (e, e * (1.0 - shift * self.inv_tau_syn))
+            }
+            TauRatio::Two => {
+                // e^{-s/tau_s} = (e^{-s/tau_m})^2: one exponential instead of two.
+                let em = (-shift * self.inv_tau_mem).exp();
+                (eps * (em * em), eps * em)
+            }
+        }
+    }
+
+    /// tau_m = 2 tau_s. With q = e^{-(t-s)/tau_m}, a candidate lies in the window exactly when
+    /// 1/q lies between the window ends' e^{(t_k-s)/tau_m}, so the logarithm is taken only for
+    /// the accepted candidate. A relative margin far above round-off lets the exact time-domain
+    /// test of the plain scan decide the (measure-zero) near-ties, so both scans agree bitwise.
+    #[inline]
+    fn scan_ratio_two(
+        &self,
+        n: usize,
+        first: f64,
+        arrival: impl Fn(usize) -> f64,
+        weight: impl Fn(usize) -> f64,
+        exp_rel: impl Fn(usize) -> f64,
+    ) -> f64 {
+        const MARGIN: f64 = 1e-9;
+        let shift = first;
+        let (eps_a, eps_b) = self.eps_terms(shift);
+        let (mut a, mut b) = (0.0, 0.0);
+        let mut current = first;
+        // e^{(current - s)/tau_m}; the first input arrives at the shift.
+        let mut em_current = 1.0;
+        for k in 0..n {
+            let w = weight(k);
+            a += w * em_current * em_current;
+            b += w * em_current;
+            let next = if k + 1 < n {
+                arrival(k + 1)
+            } else {
+                f64::INFINITY
+            };
+            let em_next = if k + 1 < n {
+                exp_rel(k + 1)
+            } else {
+                f64::INFINITY
+            };
+            let (ar, br) = (a + eps_a, b + eps_b);
+            let disc = br * br - 4.0 * ar * self.c;
+            if disc >= 0.0 {
+                let arg = 2.0 * ar / (br + disc.sqrt());
+                if arg > 0.0
+                    && arg < f64::INFINITY
+                    && arg >= em_current * (1.0 - MARGIN)
+                    && arg <= em_next * (1.0 + MARGIN)
+                {
+                    let t = shift + self.params.tau_mem * arg.ln();
+                    if t >= current && t <= next {
+                        return t;
+                    }
+                }
+            }
+            if !next.is_finite() {
+                break;
+            }
+            current = next;
+            em_current = em_next;
+        }
+        f64::INFINITY
+    }
+
+    /// tau_m = tau_s. In units u = (t - s)/tau the membrane of a causal set is
+    /// V(u) = (A u - B) e^{-u}, and the candidate is its rising crossing of c = g_L (theta - E_L)
+    /// (A > 0: V rises up to u* = 1 + B/A). A window that ends before u* holds no crossing when
+    /// V(window end) < c, which costs two divisions instead of a Lambert W; everything else goes
+    /// through the plain scan's test. The margin keeps near-ties with the plain scan.
+    #[inline]
+    fn scan_ratio_one(
+        &self,
+        n: usize,
+        first: f64,
+        arrival: impl Fn(usize) -> f64,
+        weight: impl Fn(usize) -> f64,
+        exp_rel: impl Fn(usize) -> f64,
+    ) -> f64 {
+        const MARGIN: f64 = 1e-9;
+        let shift = first;
+        let (eps_a, eps_b) = self.eps_terms(shift);
+        let mut sums = self.empty_sums(shift);
+        let mut current = first;
+        // e^{(current - s)/tau}; the first input arrives at the shift.
+        let mut e_current = 1.0;
+        for k in 0..n {
+            let e = weight(k) * e_current;
+            sums.a += e;
+            sums.b += e * (current - shift) * self.inv_tau_syn;
+            let next = if k + 1 < n {
+                arrival(k + 1)
+            } else {
+                f64::INFINITY
+            };
+            let u_next = (next - shift) * self.inv_tau_syn;
+            let e_next = if k + 1 < n {
+                exp_rel(k + 1)
+            } else {
+                f64::INFINITY
+            };
+            let (ar, br) = (sums.a + eps_a, sums.b + eps_b);
+            let rising_and_below = ar > 0.0 && e_next < f64::INFINITY && {
+                let peak = 1.0 + br / ar;
+                let drive = ar * u_next - br;
+                u_next < peak - MARGIN
+                    && drive + MARGIN * (ar * u_next.abs() + br.abs())
+                        < self.c * e_next * (1.0 - MARGIN)
+            };
+            if !rising_and_below {
+                let t = self.candidate(&sums);
+                if t >= current && t <= next {
+                    return t;
+                }
+            }
+            if !next.is_finite() {
+                break;
+            }
+            current = next;
+            e_current = e_next;
+        }
+        f64::INFINITY
+    }
+
+    /// The plain causal-set scan: every candidate solved in closed form and checked against its
+    /// window. [`Lif::first_spike`] computes the same times faster; this one is the definition
+    /// the tests compare it with.
+    pub fn first_spike_reference(
         &self,
         n: usize,
         arrival: impl Fn(usize) -> f64,

@@ -169,6 +169,32 @@ fn all_finite(v: &[f64]) -> bool {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
+    /// The scan's shortcuts (window tests without the logarithm or Lambert W of rejected
+    /// candidates) change nothing: bit-identical times to the plain scan, for both ratios, with
+    /// ties between arrivals and long scans through many weak inputs.
+    #[test]
+    fn fast_scan_equals_plain_scan(
+        params in neuron_params(),
+        mut inputs in proptest::collection::vec(
+            (
+                prop_oneof![
+                    4 => 0.0..5.0f64,
+                    2 => prop_oneof![Just(0.5), Just(1.0), Just(1.25)],
+                    1 => Just(f64::INFINITY),
+                ],
+                prop_oneof![2 => weight(), 3 => -0.1..0.4f64],
+            ),
+            1..60,
+        ),
+    ) {
+        inputs.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let lif = params.build().unwrap();
+        let n = inputs.len();
+        let fast = lif.first_spike(n, |k| inputs[k].0, |k| inputs[k].1);
+        let plain = lif.first_spike_reference(n, |k| inputs[k].0, |k| inputs[k].1);
+        prop_assert_eq!(fast.to_bits(), plain.to_bits(), "fast {} plain {}", fast, plain);
+    }
+
     /// Forward: valid inputs are accepted; outputs are finite or +inf (never NaN or -inf), no
     /// earlier than the first arrival at their neuron, and equal to the scalar scan.
     #[test]
@@ -409,4 +435,41 @@ fn generated_layers_cover_the_promised_cases() {
     assert_eq!(neurons.len(), 4);
     assert_eq!(options.len(), 2);
     assert!(zero_w > 0 && large_w > 0 && negative_w > 0 && never > 0 && nan_g > 0);
+}
+
+/// The scan comparison is not vacuous: on many neurons like the property's, both ratios spike
+/// often, and spikes come late in long scans (where most windows are rejected by the shortcut).
+#[test]
+fn scan_comparison_covers_long_scans_of_both_ratios() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // The ratio-1 neuron's PSPs are smaller and its threshold higher: stronger weights.
+    for (params, gain) in [(LifParams::ideal(), 1.0), (LifParams::hardware(), 4.0)] {
+        let lif = params.build().unwrap();
+        let (mut spiking, mut late, total) = (0, 0, 4000);
+        for _ in 0..total {
+            let n = 2 + (uniform() * 58.0) as usize;
+            let mut inputs: Vec<(f64, f64)> = (0..n)
+                .map(|_| (5.0 * uniform(), gain * (-0.1 + 0.5 * uniform())))
+                .collect();
+            inputs.sort_by(|x, y| x.0.total_cmp(&y.0));
+            let fast = lif.first_spike(n, |k| inputs[k].0, |k| inputs[k].1);
+            let plain = lif.first_spike_reference(n, |k| inputs[k].0, |k| inputs[k].1);
+            assert_eq!(fast.to_bits(), plain.to_bits(), "fast {fast} plain {plain}");
+            if fast.is_finite() {
+                spiking += 1;
+                late += usize::from(inputs.iter().filter(|x| x.0 <= fast).count() >= 10);
+            }
+        }
+        eprintln!(
+            "{:?}: {spiking} of {total} spike, {late} after >= 10 inputs",
+            lif.ratio()
+        );
+        assert!(spiking * 3 > total && late * 5 > total, "{spiking} {late}");
+    }
 }
