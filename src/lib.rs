@@ -30,6 +30,7 @@ pub mod model;
 pub mod network;
 pub mod neuron;
 pub mod plots;
+pub mod sweep;
 pub mod train;
 
 pub use backend::{spike, LayerDelays, SpikeBackend, SpikeOp};

@@ -99,6 +99,7 @@ pub fn learning_curves(path: &Path, rows: &[CurvePoint]) -> Result<()> {
         color,
         points: rows.iter().map(|r| (r.epoch as f64, value(r))).collect(),
         markers,
+        errors: None,
     };
     let loss_series = [
         curve("train", PALETTE[0], |r| r.train_loss),
@@ -368,6 +369,47 @@ pub fn line_chart(
     series: &[(&str, Vec<(f64, f64)>)],
     log_x: bool,
 ) -> Result<()> {
+    let with_errors: Vec<ErrorSeries<'_>> = series
+        .iter()
+        .map(|(name, p)| (*name, p.iter().map(|&(x, y)| (x, y, 0.0)).collect()))
+        .collect();
+    xy_chart(path, title, x_label, y_label, &with_errors, log_x, false)
+}
+
+/// A named series of `(x, y, error)` points for [`error_bar_chart`].
+pub type ErrorSeries<'a> = (&'a str, Vec<(f64, f64, f64)>);
+
+/// A line chart whose points carry vertical error bars: each series is `(x, y, error)` points,
+/// drawn from `y - error` to `y + error` (e.g. mean and standard deviation over seeds).
+/// Same rules as [`line_chart`]; errors must be finite and non-negative.
+pub fn error_bar_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[ErrorSeries<'_>],
+    log_x: bool,
+) -> Result<()> {
+    if let Some((name, _)) = series
+        .iter()
+        .find(|(_, p)| p.iter().any(|e| !(e.2.is_finite() && e.2 >= 0.0)))
+    {
+        return Err(invalid(format!(
+            "error_bar_chart: series `{name}` has an error bar that is negative or not finite"
+        )));
+    }
+    xy_chart(path, title, x_label, y_label, series, log_x, true)
+}
+
+fn xy_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[ErrorSeries<'_>],
+    log_x: bool,
+    error_bars: bool,
+) -> Result<()> {
     check_path(path)?;
     if series.is_empty() {
         return Err(invalid("line_chart: no series"));
@@ -381,10 +423,10 @@ pub fn line_chart(
         series
             .iter()
             .flat_map(|(_, p)| p.iter())
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .filter(|(x, y, _)| x.is_finite() && y.is_finite())
     };
     if log_x {
-        if let Some((x, _)) = finite_points().find(|(x, _)| *x <= 0.0) {
+        if let Some((x, _, _)) = finite_points().find(|(x, _, _)| *x <= 0.0) {
             return Err(invalid(format!(
                 "line_chart: x = {x} cannot be drawn on a log axis"
             )));
@@ -392,7 +434,7 @@ pub fn line_chart(
     }
     let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) = (
         finite_range(finite_points().map(|p| p.0)),
-        finite_range(finite_points().map(|p| p.1)),
+        finite_range(finite_points().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
     ) else {
         return Err(invalid("line_chart: no finite point"));
     };
@@ -408,8 +450,9 @@ pub fn line_chart(
         .map(|(k, (name, points))| Series {
             name,
             color: PALETTE[k % PALETTE.len()],
-            points: points.clone(),
+            points: points.iter().map(|&(x, y, _)| (x, y)).collect(),
             markers: points.len() <= 40,
+            errors: error_bars.then(|| points.iter().map(|p| p.2).collect()),
         })
         .collect();
     let frame = Frame {
@@ -758,6 +801,8 @@ struct Series<'a> {
     color: RGBColor,
     points: Vec<(f64, f64)>,
     markers: bool,
+    /// Half-length of a vertical error bar at each point (e.g. a standard deviation).
+    errors: Option<Vec<f64>>,
 }
 
 /// How a legend entry is marked.
@@ -833,6 +878,22 @@ fn draw_xy_panel(area: &Root<'_>, frame: &Frame<'_>, series: &[Series<'_>]) -> D
     let plot = chart.plotting_area();
     let mut occupied = Vec::new();
     for s in series {
+        if let Some(errors) = &s.errors {
+            for (&(a, b), &e) in s.points.iter().zip(errors) {
+                if !(a.is_finite() && b.is_finite()) || e == 0.0 {
+                    continue;
+                }
+                let (lo, hi) = ((x.map(a), y.map(b - e)), (x.map(a), y.map(b + e)));
+                let cap = 0.006 * (x.hi - x.lo);
+                plot.draw(&PathElement::new(vec![lo, hi], s.color.stroke_width(2)))?;
+                for end in [lo, hi] {
+                    let line = vec![(end.0 - cap, end.1), (end.0 + cap, end.1)];
+                    plot.draw(&PathElement::new(line, s.color.stroke_width(2)))?;
+                }
+                occupied.push((x.fraction(lo.0), y.fraction(lo.1)));
+                occupied.push((x.fraction(hi.0), y.fraction(hi.1)));
+            }
+        }
         let mapped: Vec<(f64, f64)> = s
             .points
             .iter()
