@@ -9,6 +9,7 @@
 //!
 //! Finished runs are skipped, so an interrupted sweep continues where it stopped.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,9 +49,12 @@ struct Args {
     /// Hidden sizes of the chip-aware grid (BrainScaleS-2 profile).
     #[arg(long, value_delimiter = ',', default_value = "10,20,30")]
     chip_hidden: Vec<usize>,
-    /// Delay kinds of the chip-aware grid (none and/or axonal); empty = no chip-aware runs.
+    /// Delay kinds of the chip-aware grid (none and/or axonal).
     #[arg(long, value_delimiter = ',', default_value = "none,axonal")]
     chip_delays: Vec<DelayKind>,
+    /// No chip-aware runs.
+    #[arg(long)]
+    no_chip: bool,
     /// Runs at a time (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -68,17 +72,21 @@ impl SweepObserver for Bar {
     fn skipped(&self, _run: &SweepRun) {}
     fn finished(&self, run: &SweepRun, outcome: &delgrad::Result<RunSummary>) {
         let done = self.1.fetch_add(1, Ordering::SeqCst) + 1;
-        match outcome {
-            Ok(s) => self.0.println(format!(
+        let line = match outcome {
+            Ok(s) => format!(
                 "{:>4} {:<32} test {:5.1} %  {:5.1} s",
                 done,
                 run.name,
                 100.0 * s.test_accuracy,
                 s.train_seconds
-            )),
-            Err(e) => self
-                .0
-                .println(format!("{done:>4} {:<32} FAILED: {e}", run.name)),
+            ),
+            Err(e) => format!("{done:>4} {:<32} FAILED: {e}", run.name),
+        };
+        // Without a terminal the bar draws nothing: print plain lines for logs.
+        if std::io::stderr().is_terminal() {
+            self.0.println(line);
+        } else {
+            eprintln!("{line}");
         }
     }
 }
@@ -89,7 +97,7 @@ fn main() -> ExitCode {
     let runs = match sweep::grid(
         &args.delays,
         &args.hidden,
-        &args.chip_delays,
+        if args.no_chip { &[] } else { &args.chip_delays },
         &args.chip_hidden,
         &seeds,
         args.epochs as usize,

@@ -341,29 +341,55 @@ pub fn forward_perturbed(
         Delays::Synaptic(d) => transpose(d, n_in, n_out),
         _ => Vec::new(),
     };
+    let synaptic_factors = match (delays, jitter) {
+        (Delays::Synaptic(_), None) => delay_factors(&lifs[0], &synaptic_t),
+        _ => None,
+    };
     output.par_chunks_mut(n_out).enumerate().for_each_init(
         || {
             (
                 vec![(0.0f64, 0.0f64); n_in],
+                vec![(0.0f64, 0.0f64, 0.0f64); n_in],
                 vec![0usize; n_in],
+                vec![0.0f64; n_in],
                 vec![0.0f64; n_in],
             )
         },
-        |(pairs, order, exps), (b, out_row)| {
+        |(pairs, triples, order, exps, in_factors), (b, out_row)| {
             let t_in = &input[b * n_in..(b + 1) * n_in];
             let bb = b as u64;
             match delays {
                 Delays::Synaptic(_) => {
-                    // Every neuron sees its own arrival order: sort (arrival, weight) pairs.
+                    // Every neuron sees its own arrival order: sort (arrival, weight, e) triples,
+                    // where e = e^{(arrival - t_ref)/tau} is a product of precomputed factors
+                    // (no exponential per synapse) unless jitter or extreme times forbid it.
+                    let factored = match &synaptic_factors {
+                        Some(_) => input_factors(&lifs[0], t_in, in_factors),
+                        None => None,
+                    };
                     for (j, out) in out_row.iter_mut().enumerate() {
                         let w_row = &weights_t[j * n_in..(j + 1) * n_in];
                         let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
                         for i in 0..n_in {
                             let key = (bb * n_in as u64 + i as u64) * n_out as u64 + j as u64;
-                            pairs[i] = (t_in[i] + d_row[i] + jitter_at(key), w_row[i]);
+                            let e = match (factored, &synaptic_factors) {
+                                (Some(_), Some(f)) => in_factors[i] * f[j * n_in + i],
+                                _ => 0.0,
+                            };
+                            triples[i] = (t_in[i] + d_row[i] + jitter_at(key), w_row[i], e);
                         }
-                        pairs.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-                        *out = lif_of(j).first_spike(n_in, |k| pairs[k].0, |k| pairs[k].1);
+                        triples.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+                        *out = if factored.is_some() {
+                            let inv_first = 1.0 / triples[0].2;
+                            lif_of(j).first_spike_with_exps(
+                                n_in,
+                                |k| triples[k].0,
+                                |k| triples[k].1,
+                                |k| triples[k].2 * inv_first,
+                            )
+                        } else {
+                            lif_of(j).first_spike(n_in, |k| triples[k].0, |k| triples[k].1)
+                        };
                     }
                 }
                 _ => {
@@ -409,6 +435,46 @@ pub fn forward_perturbed(
         },
     );
     output
+}
+
+/// Exponential factors e^{x/tau} are multiplied instead of taking one exponential per arrival
+/// only while every factor stays in this range, far from overflow and underflow.
+const FACTOR_RANGE: (f64, f64) = (1e-100, 1e100);
+
+fn in_factor_range(e: f64) -> bool {
+    (FACTOR_RANGE.0..=FACTOR_RANGE.1).contains(&e)
+}
+
+/// e^{d/tau} of every delay, when all lie in [`FACTOR_RANGE`].
+fn delay_factors(lif: &Lif, delays: &[f64]) -> Option<Vec<f64>> {
+    let f: Vec<f64> = delays.iter().map(|&d| lif.exp_rel(d)).collect();
+    f.iter().all(|&e| in_factor_range(e)).then_some(f)
+}
+
+/// e^{(t_i - t_ref)/tau} of a sample's input times relative to its earliest finite one (+inf for
+/// inputs that never spike), and t_ref; `None` when a factor leaves [`FACTOR_RANGE`] or no input
+/// spikes.
+fn input_factors(lif: &Lif, t_in: &[f64], out: &mut [f64]) -> Option<f64> {
+    let t_ref = t_in
+        .iter()
+        .copied()
+        .filter(|t| t.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    if !t_ref.is_finite() {
+        return None;
+    }
+    for (e, &t) in out.iter_mut().zip(t_in) {
+        *e = if t.is_finite() {
+            let e = lif.exp_rel(t - t_ref);
+            if !in_factor_range(e) {
+                return None;
+            }
+            e
+        } else {
+            f64::INFINITY
+        };
+    }
+    Some(t_ref)
 }
 
 /// `[rows, cols]` row-major into `[cols, rows]` row-major.
@@ -464,6 +530,12 @@ pub fn backward(
         Delays::Synaptic(d) => transpose(d, n_in, n_out),
         _ => Vec::new(),
     };
+    let factors: Option<Vec<f64>> = match delays {
+        Delays::None => Some(Vec::new()),
+        Delays::Axonal(d) | Delays::Dendritic(d) => delay_factors(lif, d),
+        Delays::Synaptic(_) => delay_factors(lif, &synaptic_t),
+    };
+    let factors = &factors;
 
     let partial: Vec<(Vec<f64>, Vec<f64>)> = grad_input
         .par_chunks_mut(block_len * n_in)
@@ -476,10 +548,15 @@ pub fn backward(
             // Each causal input's exponential term, computed once for the sums and reused for
             // its derivatives.
             let mut exps = vec![0.0; n_in];
+            let mut in_f = vec![0.0; n_in];
             let first = blk * block_len;
             for (r, grad_in_row) in grad_in_block.chunks_mut(n_in).enumerate() {
                 let b = first + r;
                 let t_in = &input[b * n_in..(b + 1) * n_in];
+                let t_ref = match factors {
+                    Some(_) => input_factors(lif, t_in, &mut in_f),
+                    None => None,
+                };
                 for j in 0..n_out {
                     let t_out = output[b * n_out + j];
                     let g = grad_output[b * n_out + j];
@@ -495,10 +572,29 @@ pub fn backward(
                             Delays::Dendritic(d) => t_in[i] + d[j],
                         };
                     }
+                    // e^{(a_i - t_out)/tau} of the causal inputs: products of precomputed factors
+                    // and one exponential per spike, or one exponential each where factors are
+                    // out of range.
+                    let scale = t_ref
+                        .map(|r| lif.exp_rel(r - t_out))
+                        .filter(|&s| in_factor_range(s));
                     let mut sums = lif.empty_sums(t_out);
                     for i in 0..n_in {
-                        if arrivals[i] <= t_out {
-                            exps[i] = lif.push(&mut sums, arrivals[i], w_row[i]);
+                        let a = arrivals[i];
+                        if a <= t_out {
+                            exps[i] = match (scale, &factors) {
+                                (Some(s), Some(f)) => {
+                                    let d = match delays {
+                                        Delays::None => 1.0,
+                                        Delays::Axonal(_) => f[i],
+                                        Delays::Synaptic(_) => f[j * n_in + i],
+                                        Delays::Dendritic(_) => f[j],
+                                    };
+                                    in_f[i] * d * s
+                                }
+                                _ => lif.exp_rel(a - t_out),
+                            };
+                            lif.push_with_exp(&mut sums, a, w_row[i], exps[i]);
                         }
                     }
                     let Some(p) = lif.partials(t_out, &sums) else {
@@ -607,6 +703,72 @@ mod tests {
                 (delayed[j] - plain[j] - d[j]).abs() < 1e-12,
                 "{plain:?} {delayed:?}"
             );
+        }
+    }
+
+    /// Times or delays hundreds of time constants apart leave the range where exponential
+    /// factors are multiplied; the kernels then take one exponential per arrival and still agree
+    /// with the scalar scan and its gradients.
+    #[test]
+    fn extreme_times_fall_back_to_direct_exponentials() {
+        for params in [LifParams::ideal(), LifParams::hardware()] {
+            let lif = params.build().unwrap();
+            let dims = LayerDims {
+                batch: 2,
+                n_in: 3,
+                n_out: 2,
+            };
+            let input = [0.1, 0.3, 0.2, 500.1, 500.3, 900.0];
+            let weights = [4.0, 3.0, 4.0, 3.5, 3.0, 4.0];
+            for d in [
+                [0.2, 0.1, 0.3, 0.0, 0.4, 0.1],
+                [0.2, 300.0, 0.3, 0.0, 0.4, 0.1],
+            ] {
+                let delays = Delays::Synaptic(&d[..]);
+                let out = forward(&lif, dims, &input, &weights, &delays);
+                let grads = backward(
+                    &lif,
+                    &GradientOptions::exact(),
+                    dims,
+                    &input,
+                    &weights,
+                    &delays,
+                    &out,
+                    &[1.0; 4],
+                );
+                let mut spikes = 0;
+                for b in 0..2 {
+                    for j in 0..2 {
+                        let arr: Vec<f64> =
+                            (0..3).map(|i| input[b * 3 + i] + d[i * 2 + j]).collect();
+                        let w: Vec<f64> = (0..3).map(|i| weights[i * 2 + j]).collect();
+                        let t = lif.spike_time(&arr, &w);
+                        let got = out[b * 2 + j];
+                        assert!(got == t || (got - t).abs() <= 1e-12 * t.abs(), "{got} {t}");
+                        spikes += usize::from(t.is_finite());
+                    }
+                }
+                assert!(spikes >= 3, "{out:?}");
+                assert!(grads.weights.iter().all(|g| g.is_finite()), "{grads:?}");
+                assert!(grads.input.iter().any(|g| *g != 0.0), "{grads:?}");
+                // The sample far from the origin has the same gradients as when shifted back.
+                let shifted: Vec<f64> = input[3..].iter().map(|t| t - 500.0).collect();
+                let dims1 = LayerDims { batch: 1, ..dims };
+                let out1 = forward(&lif, dims1, &shifted, &weights, &delays);
+                let g1 = backward(
+                    &lif,
+                    &GradientOptions::exact(),
+                    dims1,
+                    &shifted,
+                    &weights,
+                    &delays,
+                    &out1,
+                    &[1.0; 2],
+                );
+                for (a, b) in g1.input.iter().zip(&grads.input[3..]) {
+                    assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "{a} {b}");
+                }
+            }
         }
     }
 }

@@ -269,20 +269,25 @@ impl Lif {
     /// e^{u/tau_m} (ratio 2) with u = arrival - shift, for [`SpikePartials::of_input_with_exp`].
     #[inline]
     pub fn push(&self, sums: &mut CausalSums, arrival: f64, weight: f64) -> f64 {
-        let u = arrival - sums.shift;
+        let exp = self.exp_rel(arrival - sums.shift);
+        self.push_with_exp(sums, arrival, weight, exp);
+        exp
+    }
+
+    /// [`Lif::push`] with the input's exponential term supplied by the caller (kernels that
+    /// build it from precomputed factors).
+    #[inline]
+    pub fn push_with_exp(&self, sums: &mut CausalSums, arrival: f64, weight: f64, exp: f64) {
         match self.ratio {
             TauRatio::One => {
-                let es = (u * self.inv_tau_syn).exp();
-                let e = weight * es;
+                let u = arrival - sums.shift;
+                let e = weight * exp;
                 sums.a += e;
                 sums.b += e * u * self.inv_tau_syn;
-                es
             }
             TauRatio::Two => {
-                let em = (u * self.inv_tau_mem).exp();
-                sums.a += weight * em * em;
-                sums.b += weight * em;
-                em
+                sums.a += weight * exp * exp;
+                sums.b += weight * exp;
             }
         }
     }

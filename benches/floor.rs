@@ -1,0 +1,281 @@
+//! The floor of a Yin-Yang training epoch (issue 6): how much work the exact kernels must do,
+//! what that work costs at this machine's speed for exponentials, logarithms and square roots,
+//! and how long the bare kernels (no Burn) take for the same epoch.
+//!
+//! `cargo bench --bench floor [-- MODEL.json]` (default: the trained h30-ws network of
+//! `artifacts/yinyang/h30-ws-seed0/model.json`) prints a table and writes
+//! `artifacts/bench/floor.json`.
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::time::Instant;
+
+use delgrad::data::YinYangDataset;
+use delgrad::kernel::{self, Delays, GradientOptions, LayerDims};
+use delgrad::{Lif, NetworkFile};
+
+const BATCH: usize = 150;
+const REPEATS: usize = 5;
+
+/// Work of one layer over a set of samples, counted in the scans' own terms.
+#[derive(Default, Debug, Clone, Copy, serde::Serialize)]
+struct Work {
+    /// Postsynaptic (sample, neuron) scans.
+    scans: u64,
+    /// Candidates visited (one running-sum update, one window test each).
+    candidates: u64,
+    /// Scans that end in a spike (one logarithm or Lambert W each).
+    spikes: u64,
+    /// Causal inputs of the spikes (the backward pass's per-input terms).
+    causal_inputs: u64,
+}
+
+impl Work {
+    fn add(&mut self, o: Work) {
+        self.scans += o.scans;
+        self.candidates += o.candidates;
+        self.spikes += o.spikes;
+        self.causal_inputs += o.causal_inputs;
+    }
+    /// Exponentials: one per visited candidate and one eps term per scan (forward); one per
+    /// causal input and one eps term per spike (backward).
+    fn exps(&self, backward: bool) -> u64 {
+        if backward {
+            self.causal_inputs + self.spikes
+        } else {
+            self.candidates + self.scans
+        }
+    }
+}
+
+/// Counts one layer's work on `input` ([batch, n_in]) and returns its output times.
+fn count(
+    lif: &Lif,
+    dims: LayerDims,
+    input: &[f64],
+    weights: &[f64],
+    delays: &Delays<&[f64]>,
+) -> (Work, Vec<f64>) {
+    let LayerDims { batch, n_in, n_out } = dims;
+    let mut work = Work::default();
+    let output = kernel::forward(lif, dims, input, weights, delays);
+    for b in 0..batch {
+        for j in 0..n_out {
+            let mut arr: Vec<(f64, f64)> = (0..n_in)
+                .map(|i| {
+                    let d = match delays {
+                        Delays::None => 0.0,
+                        Delays::Axonal(d) => d[i],
+                        Delays::Synaptic(d) => d[i * n_out + j],
+                        Delays::Dendritic(d) => d[j],
+                    };
+                    (input[b * n_in + i] + d, weights[i * n_out + j])
+                })
+                .collect();
+            arr.sort_by(|x, y| x.0.total_cmp(&y.0));
+            let visited = Cell::new(0u64);
+            let t = lif.first_spike(
+                n_in,
+                |k| arr[k].0,
+                |k| {
+                    visited.set(visited.get() + 1);
+                    arr[k].1
+                },
+            );
+            work.scans += 1;
+            work.candidates += visited.get();
+            if t.is_finite() {
+                work.spikes += 1;
+                work.causal_inputs += arr.iter().filter(|a| a.0 <= t).count() as u64;
+            }
+        }
+    }
+    (work, output)
+}
+
+/// Nanoseconds per call of `f` over many arguments in [0.5, 1.5), single thread.
+fn unit_cost(f: impl Fn(f64) -> f64) -> f64 {
+    let n = 20_000_000;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut acc = 0.0;
+        for k in 0..n {
+            acc += f(black_box(0.5 + (k & 1023) as f64 / 1024.0));
+        }
+        black_box(acc);
+        best = best.min(start.elapsed().as_secs_f64() * 1e9 / n as f64);
+    }
+    best
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let path = std::env::args()
+        .skip(1)
+        .find(|a| a.ends_with(".json"))
+        .unwrap_or("artifacts/yinyang/h30-ws-seed0/model.json".into());
+    let file = NetworkFile::load(&path).expect("a delgrad-network file");
+    let lif = file.lif_params().build().expect("valid neuron");
+    let encoding = file.encoding;
+    let train = YinYangDataset::train().into_samples();
+    let val = YinYangDataset::validation().into_samples();
+    let layers: Vec<(Vec<f64>, Delays<Vec<f64>>)> = file
+        .layers
+        .iter()
+        .map(|l| (l.weights_flat(), l.delays_flat()))
+        .collect();
+    let dims_of = |k: usize, batch: usize| file.layers[k].dims(batch);
+
+    // The bare kernels over the same epoch, on one thread and on the machine's pool.
+    let epoch = || {
+        for (set, backward) in [(&train, true), (&val, false)] {
+            for chunk in set.chunks(BATCH) {
+                let mut x = encoding.encode_batch(chunk);
+                let mut saved = Vec::new();
+                for (k, (w, d)) in layers.iter().enumerate() {
+                    let d = d.as_ref().map(|v| v.as_slice());
+                    let out = kernel::forward(&lif, dims_of(k, chunk.len()), &x, w, &d);
+                    saved.push((x, out.clone()));
+                    x = out;
+                }
+                if backward {
+                    let mut grad = vec![1e-3; x.len()];
+                    for (k, (w, d)) in layers.iter().enumerate().rev() {
+                        let d = d.as_ref().map(|v| v.as_slice());
+                        let (input, output) = &saved[k];
+                        let g = kernel::backward(
+                            &lif,
+                            &GradientOptions::default(),
+                            dims_of(k, chunk.len()),
+                            input,
+                            w,
+                            &d,
+                            output,
+                            &grad,
+                        );
+                        grad = g.input;
+                    }
+                    black_box(grad);
+                }
+            }
+        }
+    };
+    // For instruction counts (valgrind --tool=callgrind): one epoch on one thread, nothing else.
+    if std::env::var_os("DELGRAD_FLOOR_ONE_EPOCH").is_some() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        pool.install(epoch);
+        return;
+    }
+    // Work of one epoch: forward and backward of every training batch, forward of validation.
+    let mut fwd = Work::default();
+    let mut bwd = Work::default();
+    for (set, backward) in [(&train, true), (&val, false)] {
+        for chunk in set.chunks(BATCH) {
+            let mut x = encoding.encode_batch(chunk);
+            for (k, (w, d)) in layers.iter().enumerate() {
+                let d = d.as_ref().map(|v| v.as_slice());
+                let (work, out) = count(&lif, dims_of(k, chunk.len()), &x, w, &d);
+                fwd.add(work);
+                if backward {
+                    bwd.add(work);
+                }
+                x = out;
+            }
+        }
+    }
+
+    let exp_ns = unit_cost(f64::exp);
+    let ln_ns = unit_cost(f64::ln);
+    let sqrt_ns = unit_cost(f64::sqrt);
+    let transcendental = |w: &Work, backward: bool| {
+        let exps = w.exps(backward) as f64;
+        // Forward: a square root per candidate, a logarithm per spike; backward: a square root
+        // per spike.
+        let sqrts = if backward { w.spikes } else { w.candidates } as f64;
+        let lns = if backward { 0.0 } else { w.spikes as f64 };
+        exps * exp_ns + sqrts * sqrt_ns + lns * ln_ns
+    };
+    let floor_ns = transcendental(&fwd, false) + transcendental(&bwd, true);
+
+    let time_epoch = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        median(
+            (0..REPEATS)
+                .map(|_| {
+                    let start = Instant::now();
+                    pool.install(epoch);
+                    start.elapsed().as_secs_f64()
+                })
+                .collect(),
+        )
+    };
+    let one_thread = time_epoch(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let all_threads = time_epoch(cores);
+
+    let per_sample = |w: &Work| w.candidates as f64 / w.scans as f64;
+    println!(
+        "epoch of {} ({} training + {} validation samples, batch {BATCH})",
+        path,
+        train.len(),
+        val.len()
+    );
+    println!(
+        "forward:  {:>9} scans, {:>10} candidates ({:.1} per scan), {:>9} spikes",
+        fwd.scans,
+        fwd.candidates,
+        per_sample(&fwd),
+        fwd.spikes
+    );
+    println!(
+        "backward: {:>9} spikes, {:>10} causal inputs",
+        bwd.spikes, bwd.causal_inputs
+    );
+    println!(
+        "unit costs: exp {exp_ns:.2} ns, ln {ln_ns:.2} ns, sqrt {sqrt_ns:.2} ns; exps per epoch {}",
+        fwd.exps(false) + bwd.exps(true)
+    );
+    println!(
+        "floor (transcendentals only, one core): {:.1} ms per epoch, {:.2} s per 300 epochs ({:.2} s on {cores} cores)",
+        floor_ns * 1e-6,
+        floor_ns * 300.0 * 1e-9,
+        floor_ns * 300.0 * 1e-9 / cores as f64
+    );
+    println!(
+        "bare kernels: {:.1} ms per epoch on 1 thread ({:.1}x the floor), {:.1} ms on {cores} threads; {:.2} s / {:.2} s per 300 epochs",
+        one_thread * 1e3,
+        one_thread / (floor_ns * 1e-9),
+        all_threads * 1e3,
+        one_thread * 300.0,
+        all_threads * 300.0
+    );
+    let json = serde_json::json!({
+        "command": "cargo bench --bench floor",
+        "model": path,
+        "batch": BATCH,
+        "forward": fwd,
+        "backward": bwd,
+        "unit_ns": { "exp": exp_ns, "ln": ln_ns, "sqrt": sqrt_ns },
+        "floor_seconds_per_epoch_one_core": floor_ns * 1e-9,
+        "kernel_seconds_per_epoch": { "threads_1": one_thread, format!("threads_{cores}"): all_threads },
+        "repeats": REPEATS,
+        "statistic": "median",
+    });
+    let _ = std::fs::create_dir_all("artifacts/bench");
+    std::fs::write(
+        "artifacts/bench/floor.json",
+        serde_json::to_string_pretty(&json).unwrap() + "\n",
+    )
+    .expect("artifacts/bench is writable");
+}
