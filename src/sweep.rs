@@ -362,7 +362,10 @@ pub fn accuracy_figure(path: &Path, setting: &str, stats: &[PointStats]) -> Resu
     type Points = Vec<(f64, f64, f64)>;
     let mut series: Vec<(String, Points)> = Vec::new();
     for s in stats.iter().filter(|s| s.setting == setting) {
-        let name = format!("{} delays", s.delays);
+        let name = match s.delays {
+            DelayKind::None => "no delays".to_string(),
+            kind => format!("{kind} delays"),
+        };
         let point = (s.n_params as f64, s.mean, s.std);
         match series.iter_mut().find(|(n, _)| *n == name) {
             Some((_, points)) => points.push(point),
