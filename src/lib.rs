@@ -8,7 +8,11 @@
 //! * [`kernel`]: batched CPU kernels over slices, parallel over samples;
 //! * [`backend`]: the [`SpikeBackend`] extension trait with its autodiff backward;
 //! * [`layer`]: the [`SpikingLinear`] module;
-//! * [`network`]: the `delgrad-network` JSON file format.
+//! * [`network`]: the `delgrad-network` JSON file format;
+//! * [`train`], [`experiment`], [`sweep`]: Yin-Yang training on Burn's learner, a run's outputs,
+//!   grids of runs;
+//! * [`hardware`]: the chip-aware backend decorator `HardwareAware<B>`;
+//! * [`baseline`]: discrete-time surrogate-gradient networks, for comparison.
 #![warn(missing_docs)]
 
 // The README's Rust examples are compiled and run as doc tests.
@@ -17,6 +21,7 @@
 pub struct ReadmeDoctests;
 
 pub mod backend;
+pub mod baseline;
 pub mod data;
 pub mod error;
 pub mod experiment;
