@@ -28,6 +28,8 @@ struct Work {
     spikes: u64,
     /// Causal inputs of the spikes (the backward pass's per-input terms).
     causal_inputs: u64,
+    /// Input spike times (one factor e^{t/tau} each).
+    input_factors: u64,
 }
 
 impl Work {
@@ -36,14 +38,16 @@ impl Work {
         self.candidates += o.candidates;
         self.spikes += o.spikes;
         self.causal_inputs += o.causal_inputs;
+        self.input_factors += o.input_factors;
     }
-    /// Exponentials: one per visited candidate and one eps term per scan (forward); one per
-    /// causal input and one eps term per spike (backward).
+    /// Exponentials of the kernels as written: one eps term per scan (forward); one eps term
+    /// and one scale factor per spike (backward). The per-input factors e^{t/tau} are counted
+    /// separately (`input_factors`), once per sample and input in each direction.
     fn exps(&self, backward: bool) -> u64 {
         if backward {
-            self.causal_inputs + self.spikes
+            2 * self.spikes
         } else {
-            self.candidates + self.scans
+            self.scans
         }
     }
 }
@@ -57,7 +61,10 @@ fn count(
     delays: &Delays<&[f64]>,
 ) -> (Work, Vec<f64>) {
     let LayerDims { batch, n_in, n_out } = dims;
-    let mut work = Work::default();
+    let mut work = Work {
+        input_factors: (batch * n_in) as u64,
+        ..Work::default()
+    };
     let output = kernel::forward(lif, dims, input, weights, delays);
     for b in 0..batch {
         for j in 0..n_out {
@@ -196,7 +203,7 @@ fn main() {
     let ln_ns = unit_cost(f64::ln);
     let sqrt_ns = unit_cost(f64::sqrt);
     let transcendental = |w: &Work, backward: bool| {
-        let exps = w.exps(backward) as f64;
+        let exps = (w.exps(backward) + w.input_factors) as f64;
         // Forward: a square root per candidate, a logarithm per spike; backward: a square root
         // per spike.
         let sqrts = if backward { w.spikes } else { w.candidates } as f64;
@@ -244,7 +251,7 @@ fn main() {
     );
     println!(
         "unit costs: exp {exp_ns:.2} ns, ln {ln_ns:.2} ns, sqrt {sqrt_ns:.2} ns; exps per epoch {}",
-        fwd.exps(false) + bwd.exps(true)
+        fwd.exps(false) + bwd.exps(true) + fwd.input_factors + bwd.input_factors
     );
     println!(
         "floor (transcendentals only, one core): {:.1} ms per epoch, {:.2} s per 300 epochs ({:.2} s on {cores} cores)",

@@ -74,8 +74,11 @@ fn main() -> ExitCode {
         ));
     }
     rows.sort_by(|a, b| {
-        (a.0.as_str(), a.1.as_str(), a.2.parse::<u64>().unwrap_or(0))
-            .cmp(&(b.0.as_str(), b.1.as_str(), b.2.parse::<u64>().unwrap_or(0)))
+        (a.0.as_str(), a.1.as_str(), a.2.parse::<u64>().unwrap_or(0)).cmp(&(
+            b.0.as_str(),
+            b.1.as_str(),
+            b.2.parse::<u64>().unwrap_or(0),
+        ))
     });
     if rows.is_empty() {
         eprintln!("error: no criterion results under {}", root.display());
@@ -98,11 +101,9 @@ fn main() -> ExitCode {
     // Throughput of forward+backward against batch size, one curve per network.
     let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for (g, f, v, _, tp) in &rows {
-        let (Some(net), Ok(batch), Some(tp)) = (
-            g.strip_suffix("/forward+backward"),
-            v.parse::<f64>(),
-            tp,
-        ) else {
+        let (Some(net), Ok(batch), Some(tp)) =
+            (g.strip_suffix("/forward+backward"), v.parse::<f64>(), tp)
+        else {
             continue;
         };
         if !f.contains("f64") {
@@ -113,8 +114,10 @@ fn main() -> ExitCode {
             None => series.push((net.to_string(), vec![(batch, *tp)])),
         }
     }
-    let named: Vec<(&str, Vec<(f64, f64)>)> =
-        series.iter().map(|(n, p)| (n.as_str(), p.clone())).collect();
+    let named: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.clone()))
+        .collect();
     if !named.is_empty() {
         if let Err(e) = delgrad::plots::line_chart(
             &out_dir.join("throughput.png"),
