@@ -119,7 +119,7 @@ fn main() -> ExitCode {
         .map(|(n, p)| (n.as_str(), p.clone()))
         .collect();
     if !named.is_empty() {
-        if let Err(e) = delgrad::plots::line_chart(
+        if let Err(e) = delgrad::plots::line_chart_log_y(
             &out_dir.join("throughput.png"),
             "Training step (forward + backward, Autodiff<NdArray<f64>>): samples per second",
             "batch size",

@@ -373,7 +373,40 @@ pub fn line_chart(
         .iter()
         .map(|(name, p)| (*name, p.iter().map(|&(x, y)| (x, y, 0.0)).collect()))
         .collect();
-    xy_chart(path, title, x_label, y_label, &with_errors, log_x, false)
+    xy_chart(
+        path,
+        title,
+        x_label,
+        y_label,
+        &with_errors,
+        (log_x, false),
+        false,
+    )
+}
+
+/// [`line_chart`] with a logarithmic y axis as well (every finite y must be positive), for
+/// quantities that span orders of magnitude.
+pub fn line_chart_log_y(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+    log_x: bool,
+) -> Result<()> {
+    let with_errors: Vec<ErrorSeries<'_>> = series
+        .iter()
+        .map(|(name, p)| (*name, p.iter().map(|&(x, y)| (x, y, 0.0)).collect()))
+        .collect();
+    xy_chart(
+        path,
+        title,
+        x_label,
+        y_label,
+        &with_errors,
+        (log_x, true),
+        false,
+    )
 }
 
 /// A named series of `(x, y, error)` points for [`error_bar_chart`].
@@ -398,7 +431,7 @@ pub fn error_bar_chart(
             "error_bar_chart: series `{name}` has an error bar that is negative or not finite"
         )));
     }
-    xy_chart(path, title, x_label, y_label, series, log_x, true)
+    xy_chart(path, title, x_label, y_label, series, (log_x, false), true)
 }
 
 fn xy_chart(
@@ -407,7 +440,7 @@ fn xy_chart(
     x_label: &str,
     y_label: &str,
     series: &[ErrorSeries<'_>],
-    log_x: bool,
+    (log_x, log_y): (bool, bool),
     error_bars: bool,
 ) -> Result<()> {
     check_path(path)?;
@@ -443,7 +476,18 @@ fn xy_chart(
     } else {
         Axis::linear_padded(x_lo, x_hi, false)
     };
-    let y = Axis::linear_padded(y_lo, y_hi, false);
+    if log_y {
+        if let Some((_, y, _)) = finite_points().find(|(_, y, _)| *y <= 0.0) {
+            return Err(invalid(format!(
+                "line_chart: y = {y} cannot be drawn on a log axis"
+            )));
+        }
+    }
+    let y = if log_y {
+        Axis::log_padded(y_lo, y_hi)
+    } else {
+        Axis::linear_padded(y_lo, y_hi, false)
+    };
     let drawn: Vec<Series<'_>> = series
         .iter()
         .enumerate()
