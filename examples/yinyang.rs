@@ -71,6 +71,10 @@ struct Args {
     /// Weight-bumping rule: `layer` (the reference's, default) or `neuron` (stricter).
     #[arg(long, value_parser = ["layer", "neuron"])]
     bump_rule: Option<String>,
+    /// Tile the shared input delays over the inputs (the reference simulation's layout: each
+    /// copy of an input sees a different delay) instead of one delay per input's copies.
+    #[arg(long)]
+    delay_sharing_tiled: bool,
     /// No dashboard; one line per epoch.
     #[arg(long)]
     quiet: bool,
@@ -108,6 +112,7 @@ fn config(args: &Args) -> delgrad::Result<TrainConfig> {
         };
     }
     c.train_subset = args.train_subset.map(|v| v as usize);
+    c.delay_sharing_tiled |= args.delay_sharing_tiled;
     if let Some(rule) = &args.bump_rule {
         c.bump_rule = if rule == "neuron" {
             BumpRule::NeuronFraction

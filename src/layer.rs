@@ -56,6 +56,13 @@ pub struct SpikingLinearConfig {
     /// delays; a hardware constraint). Must divide `d_input`.
     #[config(default = 1)]
     pub delay_sharing: usize,
+    /// Which inputs share a delay: `false` (default, SPEC section 7 and the chip) groups
+    /// `delay_sharing` neighbouring inputs; `true` tiles the distinct delays, input `i` taking
+    /// delay `i mod (d_input / delay_sharing)`. The reference's hardware-aware simulation does
+    /// the latter with interleaved input copies, so that each copy of an input sees a different
+    /// delay; offered to reproduce that experiment, not as a chip layout.
+    #[config(default = false)]
+    pub delay_sharing_tiled: bool,
     /// Safeguards of the backward pass.
     #[config(default = "GradientOptions::default()")]
     pub gradients: GradientOptions,
@@ -78,6 +85,9 @@ pub struct DelayMap {
     pub scale: f64,
     /// Presynaptic neurons per shared delay.
     pub sharing: usize,
+    /// Shared delays tiled over the inputs rather than grouped (see
+    /// [`SpikingLinearConfig::delay_sharing_tiled`]).
+    pub tiled: bool,
 }
 
 /// A layer of LIF neurons computing exact first-spike times. See [`SpikingLinearConfig`].
@@ -147,6 +157,7 @@ impl SpikingLinearConfig {
                 shift: self.delay_shift,
                 scale: self.delay_scale,
                 sharing,
+                tiled: self.delay_sharing_tiled,
             },
         ))
     }
@@ -271,7 +282,7 @@ impl SpikingLinearConfig {
                     self.delays,
                     self.d_input,
                     self.d_output,
-                    self.delay_sharing,
+                    (self.delay_sharing, self.delay_sharing_tiled),
                 )?
                 .into_iter()
                 .map(|v| delay_map.raw_of(v))
@@ -302,8 +313,15 @@ impl SpikingLinearConfig {
     }
 }
 
-/// The distinct delay values of a shared layout, checking that shared copies agree.
-fn unshare(d: &[f64], kind: DelayKind, n_in: usize, n_out: usize, k: usize) -> Result<Vec<f64>> {
+/// The distinct delay values of a shared layout (`k` inputs per delay, grouped or tiled),
+/// checking that shared copies agree.
+fn unshare(
+    d: &[f64],
+    kind: DelayKind,
+    n_in: usize,
+    n_out: usize,
+    (k, tiled): (usize, bool),
+) -> Result<Vec<f64>> {
     if k == 1 {
         return Ok(d.to_vec());
     }
@@ -313,16 +331,18 @@ fn unshare(d: &[f64], kind: DelayKind, n_in: usize, n_out: usize, k: usize) -> R
         1
     };
     let groups = n_in / k;
+    // The r-th input that uses distinct delay g.
+    let input = |g: usize, r: usize| if tiled { r * groups + g } else { g * k + r };
     let mut out = Vec::with_capacity(groups * cols);
     for g in 0..groups {
         for c in 0..cols {
-            let first = d[g * k * cols + c];
+            let first = d[input(g, 0) * cols + c];
             for r in 1..k {
-                if d[(g * k + r) * cols + c] != first {
+                if d[input(g, r) * cols + c] != first {
                     return Err(Error::InvalidConfig(format!(
-                        "inputs {}..{} share one delay but their delays differ",
-                        g * k,
-                        (g + 1) * k
+                        "inputs {} and {} share one delay but their delays differ",
+                        input(g, 0),
+                        input(g, r)
                     )));
                 }
             }
@@ -390,6 +410,7 @@ impl<B: Backend> SpikingLinear<B> {
             shift,
             scale,
             sharing,
+            tiled,
         } = self.delay_map;
         // Logistic function spelled out: Burn's `sigmoid` loses digits in f64 (about 1e-8
         // relative), which would spoil exact delays loaded from files and f64 gradient checks.
@@ -397,9 +418,15 @@ impl<B: Backend> SpikingLinear<B> {
         let d = sig.mul_scalar(scale).add_scalar(shift);
         let d = if sharing > 1 {
             let [rows, cols] = d.dims();
-            d.reshape([rows, 1, cols])
-                .expand([rows, sharing, cols])
-                .reshape([rows * sharing, cols])
+            if tiled {
+                d.reshape([1, rows, cols])
+                    .expand([sharing, rows, cols])
+                    .reshape([rows * sharing, cols])
+            } else {
+                d.reshape([rows, 1, cols])
+                    .expand([rows, sharing, cols])
+                    .reshape([rows * sharing, cols])
+            }
         } else {
             d
         };

@@ -63,6 +63,10 @@ pub struct TrainConfig {
     pub delay_scale: f64,
     /// Neighbouring inputs of the first layer sharing one delay (1 = no sharing).
     pub delay_sharing: usize,
+    /// Shared delays tiled over the inputs (the reference simulation's layout) instead of
+    /// grouped over neighbouring copies (SPEC section 7, the chip's).
+    #[serde(default)]
+    pub delay_sharing_tiled: bool,
     /// Learning rate of the weights (Adam).
     pub lr: f64,
     /// Learning rate of the delays (Adam).
@@ -134,6 +138,7 @@ impl TrainConfig {
             delay_shift: 0.0,
             delay_scale: 1.0,
             delay_sharing: 1,
+            delay_sharing_tiled: false,
             lr: 0.01,
             lr_delays: 0.003,
             lr_gamma: 0.95,
@@ -267,6 +272,7 @@ impl TrainConfig {
                 .with_delay_shift(self.delay_shift)
                 .with_delay_scale(self.delay_scale)
                 .with_delay_sharing(sharing)
+                .with_delay_sharing_tiled(self.delay_sharing_tiled)
                 .with_gradients(self.gradients)
         };
         [

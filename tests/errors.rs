@@ -141,3 +141,38 @@ fn shared_delays_expand_to_neighbouring_inputs() {
         .init_with::<B>(&[1.0; 12], Some(&[0.5, 0.5, 0.6, 0.3, 0.3, 0.3]), &device);
     assert!(matches!(r, Err(Error::InvalidConfig(_))), "copies disagree");
 }
+
+#[test]
+fn tiled_shared_delays_repeat_over_the_inputs() {
+    let device = Default::default();
+    // 6 inputs, 2 distinct delays, tiled: inputs 0, 2, 4 share one and 1, 3, 5 the other.
+    let tiled = [2.5, 3.0, 2.5, 3.0, 2.5, 3.0];
+    let config = SpikingLinearConfig::new(6, 2)
+        .with_delays(DelayKind::Axonal)
+        .with_delay_sharing(3)
+        .with_delay_sharing_tiled(true)
+        .with_delay_shift(2.0)
+        .with_delay_scale(1.5);
+    let layer: SpikingLinear<B> = config.init_with(&[1.0; 12], Some(&tiled), &device).unwrap();
+    assert_eq!(layer.num_trainable(), 12 + 2);
+    let LayerDelays::Axonal(d) = layer.delays() else {
+        panic!("axonal delays expected")
+    };
+    let d = d.into_data().convert::<f64>().to_vec::<f64>().unwrap();
+    for (got, want) in d.iter().zip(tiled) {
+        assert!((got - want).abs() < 1e-14, "{d:?}");
+    }
+    // The grouped layout of the same values is not a tiled one.
+    let r = config.init_with::<B>(&[1.0; 12], Some(&[2.5, 2.5, 2.5, 3.0, 3.0, 3.0]), &device);
+    assert!(matches!(r, Err(Error::InvalidConfig(_))), "copies disagree");
+    // A freshly initialised tiled layer repeats its 2 delays with period 2.
+    let fresh: SpikingLinear<B> = config.init_seeded(3, &device).unwrap();
+    let LayerDelays::Axonal(d) = fresh.delays() else {
+        panic!("axonal delays expected")
+    };
+    let d = d.into_data().convert::<f64>().to_vec::<f64>().unwrap();
+    assert_ne!(d[0], d[1]);
+    for i in 2..6 {
+        assert_eq!(d[i], d[i - 2], "{d:?}");
+    }
+}
