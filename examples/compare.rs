@@ -21,7 +21,7 @@ use delgrad::baseline::{
     train_baseline, BaselineBackend, BaselineTrainConfig, DelayTaps, Readout, Surrogate,
     SurrogateNetworkConfig,
 };
-use delgrad::experiment::run;
+use delgrad::experiment::{mean_std, run};
 use delgrad::plots::line_chart;
 use delgrad::train::{Progress, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -363,17 +363,6 @@ fn run_cached(
     append_cache(cache_path, &r)?;
     cache.insert(key, r.clone());
     Ok(r)
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
 }
 
 fn search(args: &Args) -> Result<(), String> {

@@ -2,6 +2,7 @@
 //! `cargo run --release --example yinyang_table -- artifacts/yinyang` writes
 //! `results.json` and `results.md` into that directory.
 
+use delgrad::experiment::mean_std;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,17 +21,6 @@ fn reference(preset: &str) -> Option<f64> {
         "hw-wa" => Some(92.8),
         _ => None,
     }
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
 }
 
 fn main() -> ExitCode {

@@ -167,6 +167,19 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomically(path, text.as_bytes())
 }
 
+/// Mean and sample standard deviation (0 for fewer than two values) of repeated measurements,
+/// e.g. accuracies over seeds. NaN for an empty slice.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = if values.len() > 1 {
+        (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    (mean, std)
+}
+
 /// The configuration a run in `dir` was started with.
 pub fn load_run_config(dir: &Path) -> Result<TrainConfig> {
     crate::io::load_file(&dir.join("config.json"), |bytes| {

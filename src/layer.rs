@@ -412,9 +412,7 @@ impl<B: Backend> SpikingLinear<B> {
             sharing,
             tiled,
         } = self.delay_map;
-        // Logistic function spelled out: Burn's `sigmoid` loses digits in f64 (about 1e-8
-        // relative), which would spoil exact delays loaded from files and f64 gradient checks.
-        let sig = raw.val().neg().exp().add_scalar(1.0).recip();
+        let sig = logistic(raw.val());
         let d = sig.mul_scalar(scale).add_scalar(shift);
         let d = if sharing > 1 {
             let [rows, cols] = d.dims();
@@ -440,11 +438,7 @@ impl<B: Backend> SpikingLinear<B> {
 
     /// Number of trainable scalars (weights plus raw delays).
     pub fn num_trainable(&self) -> usize {
-        self.weight.shape().num_elements()
-            + self
-                .delay_raw
-                .as_ref()
-                .map_or(0, |d| d.shape().num_elements())
+        self.num_params()
     }
 }
 
@@ -472,4 +466,11 @@ impl<B: SpikeBackend> SpikingLinear<B> {
         self.try_forward(input_times)
             .unwrap_or_else(|e| panic!("SpikingLinear::forward: {e}"))
     }
+}
+
+/// The logistic function 1 / (1 + e^{-x}), spelled out in tensor ops: Burn's `sigmoid` loses
+/// digits in f64 (about 1e-8 relative), which would spoil exact delays loaded from files and
+/// f64 gradient checks. Shared by every delay parameterisation d = shift + scale * logistic(raw).
+pub fn logistic<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    x.neg().exp().add_scalar(1.0).recip()
 }

@@ -362,15 +362,7 @@ impl Lif {
         if !first.is_finite() {
             return f64::INFINITY;
         }
-        let inv_tau = match self.ratio {
-            TauRatio::One => self.inv_tau_syn,
-            TauRatio::Two => self.inv_tau_mem,
-        };
-        let exp_rel = |k: usize| ((arrival(k) - first) * inv_tau).exp();
-        match self.ratio {
-            TauRatio::One => self.scan_ratio_one(n, first, &arrival, weight, exp_rel),
-            TauRatio::Two => self.scan_ratio_two(n, first, &arrival, weight, exp_rel),
-        }
+        self.first_spike_with_exps(n, &arrival, weight, |k| self.exp_rel(arrival(k) - first))
     }
 
     /// The exponential term of an input arriving `dt` after the first input of a scan, as

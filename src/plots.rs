@@ -369,19 +369,23 @@ pub fn line_chart(
     series: &[(&str, Vec<(f64, f64)>)],
     log_x: bool,
 ) -> Result<()> {
-    let with_errors: Vec<ErrorSeries<'_>> = series
-        .iter()
-        .map(|(name, p)| (*name, p.iter().map(|&(x, y)| (x, y, 0.0)).collect()))
-        .collect();
     xy_chart(
         path,
         title,
         x_label,
         y_label,
-        &with_errors,
+        &without_errors(series),
         (log_x, false),
         false,
     )
+}
+
+/// Series of `(x, y)` points as error-bar series with zero-length bars.
+fn without_errors<'a>(series: &[(&'a str, Vec<(f64, f64)>)]) -> Vec<ErrorSeries<'a>> {
+    series
+        .iter()
+        .map(|(name, p)| (*name, p.iter().map(|&(x, y)| (x, y, 0.0)).collect()))
+        .collect()
 }
 
 /// [`line_chart`] with a logarithmic y axis as well (every finite y must be positive), for
@@ -394,16 +398,12 @@ pub fn line_chart_log_y(
     series: &[(&str, Vec<(f64, f64)>)],
     log_x: bool,
 ) -> Result<()> {
-    let with_errors: Vec<ErrorSeries<'_>> = series
-        .iter()
-        .map(|(name, p)| (*name, p.iter().map(|&(x, y)| (x, y, 0.0)).collect()))
-        .collect();
     xy_chart(
         path,
         title,
         x_label,
         y_label,
-        &with_errors,
+        &without_errors(series),
         (log_x, true),
         false,
     )

@@ -309,13 +309,8 @@ pub fn statistics(records: &[RunRecord]) -> Vec<PointStats> {
         .into_values()
         .map(|g| {
             let acc: Vec<f64> = g.iter().map(|r| 100.0 * r.test_accuracy).collect();
+            let (mean, std) = experiment::mean_std(&acc);
             let n = acc.len() as f64;
-            let mean = acc.iter().sum::<f64>() / n;
-            let std = if acc.len() > 1 {
-                (acc.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-            } else {
-                0.0
-            };
             PointStats {
                 setting: g[0].setting.clone(),
                 delays: g[0].delays,

@@ -113,24 +113,14 @@ pub struct SurrogateLinear<B: Backend> {
 impl<B: Backend> SurrogateLinear<B> {
     /// Number of trainable scalars.
     pub fn num_trainable(&self) -> usize {
-        self.weight.shape().num_elements()
-            + self
-                .delay_raw
-                .as_ref()
-                .map_or(0, |d| d.shape().num_elements())
+        self.num_params()
     }
 
     /// Effective delays `[d_input, d_output]` (differentiable), or `None`.
     pub fn delays(&self, max_delay: f64) -> Option<Tensor<B, 2>> {
-        // Logistic spelled out, as in `SpikingLinear::delays` (Burn's sigmoid loses f64 digits).
-        self.delay_raw.as_ref().map(|raw| {
-            raw.val()
-                .neg()
-                .exp()
-                .add_scalar(1.0)
-                .recip()
-                .mul_scalar(max_delay)
-        })
+        self.delay_raw
+            .as_ref()
+            .map(|raw| crate::layer::logistic(raw.val()).mul_scalar(max_delay))
     }
 }
 
