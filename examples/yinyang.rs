@@ -75,6 +75,10 @@ struct Args {
     /// copy of an input sees a different delay) instead of one delay per input's copies.
     #[arg(long)]
     delay_sharing_tiled: bool,
+    /// Where to train: `cpu` (f64 kernels, default) or `wgpu` (f32 GPU kernels; build with
+    /// `--features wgpu`).
+    #[arg(long, value_parser = ["cpu", "wgpu"])]
+    device: Option<String>,
     /// No dashboard; one line per epoch.
     #[arg(long)]
     quiet: bool,
@@ -122,6 +126,9 @@ fn config(args: &Args) -> delgrad::Result<TrainConfig> {
     }
     if let Some(chip) = &args.chip {
         c.chip = Some(ChipProfile::from_name_or_file(chip)?);
+    }
+    if let Some(d) = &args.device {
+        c.device = d.parse()?;
     }
     c.validate()?;
     Ok(c)

@@ -111,7 +111,11 @@ pub fn layer_dims(input: &Shape, weights: &Shape) -> Result<LayerDims> {
     })
 }
 
-fn check_delay_shape(dims: LayerDims, kind: crate::DelayKind, shape: &Shape) -> Result<()> {
+pub(crate) fn check_delay_shape(
+    dims: LayerDims,
+    kind: crate::DelayKind,
+    shape: &Shape,
+) -> Result<()> {
     let expected = kind.shape(dims.n_in, dims.n_out);
     if shape.as_slice() != expected.as_slice() {
         return Err(Error::Shape(format!(

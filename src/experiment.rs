@@ -16,7 +16,9 @@ use crate::io::write_atomically;
 use crate::model::{tensor_values, SpikingNetwork};
 use crate::network::{first_spike_class, NetworkFile};
 use crate::plots::{self, CurvePoint};
-use crate::train::{fit, EpochMetrics, FitOutcome, Progress, TrainConfig, METRICS_HEADER};
+use crate::train::{
+    fit, ComputeDevice, EpochMetrics, FitOutcome, Progress, TrainConfig, METRICS_HEADER,
+};
 
 /// The backend experiments train on: f64 end to end, so an exported model evaluates to the very
 /// same spike times.
@@ -24,6 +26,14 @@ pub type TrainBackend = Autodiff<NdArray<f64>>;
 
 /// The backend chip-aware experiments train on: the same, with the chip applied in the spiking op.
 pub type ChipTrainBackend = Autodiff<HardwareAware<NdArray<f64>>>;
+
+/// The GPU backend (`--device wgpu`): f32 CubeCL kernels on Burn's wgpu backend.
+#[cfg(feature = "wgpu")]
+pub type GpuTrainBackend = Autodiff<burn::backend::wgpu::Wgpu>;
+
+/// Chip-aware training on the GPU backend.
+#[cfg(feature = "wgpu")]
+pub type GpuChipTrainBackend = Autodiff<HardwareAware<burn::backend::wgpu::Wgpu>>;
 
 /// What `summary.json` holds for a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,13 +221,30 @@ pub fn run(
     })?;
     write_json(&dir.join("config.json"), &config)?;
 
-    let device = Default::default();
-    if config.chip.is_some() {
-        let outcome = fit::<ChipTrainBackend>(&config, dir, resume, progress, &device)?;
-        finish_run(&config, dir, &outcome, &device)
-    } else {
-        let outcome = fit::<TrainBackend>(&config, dir, resume, progress, &device)?;
-        finish_run(&config, dir, &outcome, &device)
+    match config.device {
+        ComputeDevice::Cpu => {
+            let device = Default::default();
+            if config.chip.is_some() {
+                let outcome = fit::<ChipTrainBackend>(&config, dir, resume, progress, &device)?;
+                finish_run(&config, dir, &outcome, &device)
+            } else {
+                let outcome = fit::<TrainBackend>(&config, dir, resume, progress, &device)?;
+                finish_run(&config, dir, &outcome, &device)
+            }
+        }
+        #[cfg(feature = "wgpu")]
+        ComputeDevice::Wgpu => {
+            let device = Default::default();
+            if config.chip.is_some() {
+                let outcome = fit::<GpuChipTrainBackend>(&config, dir, resume, progress, &device)?;
+                finish_run(&config, dir, &outcome, &device)
+            } else {
+                let outcome = fit::<GpuTrainBackend>(&config, dir, resume, progress, &device)?;
+                finish_run(&config, dir, &outcome, &device)
+            }
+        }
+        #[cfg(not(feature = "wgpu"))]
+        ComputeDevice::Wgpu => unreachable!("rejected by TrainConfig::validate"),
     }
 }
 

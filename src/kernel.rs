@@ -289,6 +289,19 @@ impl ArrivalJitter {
         let u2 = (next() >> 11) as f64 / (1u64 << 53) as f64;
         self.std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
+
+    /// Every draw of one forward call, indexed by key as the CPU kernel uses them: axonal
+    /// `b n_in + i`, synaptic `(b n_in + i) n_out + j`, dendritic `b n_out + j` (empty without
+    /// delays). Lets another backend (the GPU op) apply the very same jitter.
+    pub fn values(&self, kind: DelayKind, dims: LayerDims) -> Vec<f64> {
+        let n = match kind {
+            DelayKind::None => 0,
+            DelayKind::Axonal => dims.batch * dims.n_in,
+            DelayKind::Synaptic => dims.batch * dims.n_in * dims.n_out,
+            DelayKind::Dendritic => dims.batch * dims.n_out,
+        };
+        (0..n as u64).map(|key| self.draw(key)).collect()
+    }
 }
 
 /// Forward pass: first-spike times `[batch, n_out]` (+inf = no spike).

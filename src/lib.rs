@@ -25,6 +25,8 @@ pub mod baseline;
 pub mod data;
 pub mod error;
 pub mod experiment;
+#[cfg(feature = "wgpu")]
+pub mod gpu;
 pub mod hardware;
 mod io;
 pub mod kernel;

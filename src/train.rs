@@ -102,6 +102,35 @@ pub struct TrainConfig {
     /// Train chip-aware under this profile (on `HardwareAware<B>`); `None` = ideal neurons.
     #[serde(default)]
     pub chip: Option<ChipProfile>,
+    /// Where training runs: the f64 CPU kernel (default) or, with the `wgpu` feature, the f32
+    /// GPU kernels on Burn's wgpu backend.
+    #[serde(default)]
+    pub device: ComputeDevice,
+}
+
+/// The backend a run trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComputeDevice {
+    /// `Autodiff<NdArray<f64>>`: the CPU kernels, parallel over samples.
+    #[default]
+    Cpu,
+    /// `Autodiff<Wgpu>` (f32): the CubeCL kernels of `delgrad::gpu`; needs the `wgpu` feature.
+    Wgpu,
+}
+
+impl std::str::FromStr for ComputeDevice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "wgpu" => Ok(Self::Wgpu),
+            _ => Err(Error::InvalidConfig(format!(
+                "unknown device `{s}`: expected cpu or wgpu"
+            ))),
+        }
+    }
 }
 
 /// When weight bumping triggers (SPEC section 5 describes the first).
@@ -154,6 +183,7 @@ impl TrainConfig {
             gradients: GradientOptions::default(),
             train_subset: None,
             chip: None,
+            device: ComputeDevice::Cpu,
         };
         // SPEC section 7: 20 inputs (5 copies of each, sharing one delay), ratio 1 with theta
         // 2.6, delays 2.0 + 1.5 sigmoid(raw), batch 40, MSE with dt 0.3, bumping at 5 %.
@@ -234,6 +264,11 @@ impl TrainConfig {
         }
         if self.batch_size == 0 {
             return bad("--batch-size must be at least 1".into());
+        }
+        if self.device == ComputeDevice::Wgpu && !cfg!(feature = "wgpu") {
+            return bad(
+                "--device wgpu needs a build with the GPU backend: add `--features wgpu`".into(),
+            );
         }
         for (name, v) in [("--lr", self.lr), ("--lr-delays", self.lr_delays)] {
             if !(v.is_finite() && v >= 0.0) {

@@ -176,3 +176,20 @@ fn tiled_shared_delays_repeat_over_the_inputs() {
         assert_eq!(d[i], d[i - 2], "{d:?}");
     }
 }
+
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn gpu_device_without_the_wgpu_feature_is_a_clear_error() {
+    use delgrad::train::{ComputeDevice, TrainConfig};
+    let config = TrainConfig {
+        device: ComputeDevice::Wgpu,
+        ..TrainConfig::preset("h30-ws").unwrap()
+    };
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("--features wgpu"), "{err}");
+    assert!("tpu".parse::<ComputeDevice>().is_err());
+    assert_eq!(
+        "wgpu".parse::<ComputeDevice>().unwrap(),
+        ComputeDevice::Wgpu
+    );
+}
