@@ -126,6 +126,24 @@ pub(crate) fn check_delay_shape(
     Ok(())
 }
 
+/// Checks that the output times and their error signal of a backward call are `[batch, n_out]`.
+pub(crate) fn check_output_shapes(
+    dims: LayerDims,
+    output: &Shape,
+    grad_output: &Shape,
+) -> Result<()> {
+    let out_shape = [dims.batch, dims.n_out];
+    for (name, shape) in [("output", output), ("grad_output", grad_output)] {
+        if shape.as_slice() != out_shape {
+            return Err(Error::Shape(format!(
+                "{name} must have shape {out_shape:?}, got {:?}",
+                shape.as_slice()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Values of an NdArray float tensor as f64, in row-major order.
 fn ndarray_values(tensor: &NdArrayTensor) -> Result<Vec<f64>> {
     match tensor {
@@ -187,15 +205,7 @@ where
         if let Some(d) = delays.values() {
             check_delay_shape(dims, kind, &d.shape())?;
         }
-        let out_shape = [dims.batch, dims.n_out];
-        for (name, t) in [("output", &output), ("grad_output", &grad_output)] {
-            if t.shape().as_slice() != out_shape {
-                return Err(Error::Shape(format!(
-                    "{name} must have shape {out_shape:?}, got {:?}",
-                    t.shape().as_slice()
-                )));
-            }
-        }
+        check_output_shapes(dims, &output.shape(), &grad_output.shape())?;
         let dtype = input.dtype();
         let t_in = ndarray_values(&input)?;
         let w = ndarray_values(&weights)?;

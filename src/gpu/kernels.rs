@@ -478,6 +478,51 @@ fn partials<F: Float>(
     }
 }
 
+/// What input `i` of sample `b` contributes through spike `[b, o]`: (dL/dw, dL/dt_i), i.e. the
+/// error signal times the partial derivatives, the weight part dropped where the spike's weight
+/// row was clipped; zeros outside the causal set and for spikes without gradient.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn contribution<F: Float>(
+    input: &Tensor<F>,
+    weights: &Tensor<F>,
+    delays: &Tensor<F>,
+    output: &Tensor<F>,
+    coef: &Tensor<F>,
+    b: usize,
+    i: usize,
+    o: usize,
+    n_in: usize,
+    n_out: usize,
+    tau_syn: F,
+    tau_mem: F,
+    #[comptime] ratio_one: bool,
+    #[comptime] kind: u32,
+) -> (F, F) {
+    let base = (b * n_out + o) * 4;
+    let g = coef[base];
+    let mut by_w = F::new(0.0);
+    let mut by_t = F::new(0.0);
+    if g != F::new(0.0) {
+        let t_out = output[b * n_out + o];
+        let t_i = arrival::<F>(input, delays, b, i, o, n_in, n_out, kind);
+        if t_i <= t_out {
+            let (d_w, d_t) = partials::<F>(
+                t_i - t_out,
+                weights[i * n_out + o],
+                coef[base + 1],
+                coef[base + 2],
+                tau_syn,
+                tau_mem,
+                ratio_one,
+            );
+            by_w = coef[base + 3] * g * d_w;
+            by_t = g * d_t;
+        }
+    }
+    (by_w, by_t)
+}
+
 /// dL/d input times: one thread per (sample, input) sums over the neurons it reached in time.
 #[cube(launch)]
 pub fn grad_input_kernel<F: Float>(
@@ -503,24 +548,11 @@ pub fn grad_input_kernel<F: Float>(
     let tau_mem = params[P_TAU_MEM];
     let mut acc = F::new(0.0);
     for o in 0..n_out {
-        let base = (b * n_out + o) * 4;
-        let g = coef[base];
-        if g != F::new(0.0) {
-            let t_out = output[b * n_out + o];
-            let t_i = arrival::<F>(input, delays, b, i, o, n_in, n_out, kind);
-            if t_i <= t_out {
-                let (_d_w, d_t) = partials::<F>(
-                    t_i - t_out,
-                    weights[i * n_out + o],
-                    coef[base + 1],
-                    coef[base + 2],
-                    tau_syn,
-                    tau_mem,
-                    ratio_one,
-                );
-                acc += g * d_t;
-            }
-        }
+        let (_by_w, by_t) = contribution::<F>(
+            input, weights, delays, output, coef, b, i, o, n_in, n_out, tau_syn, tau_mem,
+            ratio_one, kind,
+        );
+        acc += by_t;
     }
     grad_input[ABSOLUTE_POS] = acc;
 }
@@ -550,29 +582,15 @@ pub fn grad_synapse_kernel<F: Float>(
     let o = ABSOLUTE_POS % n_out;
     let tau_syn = params[P_TAU_SYN];
     let tau_mem = params[P_TAU_MEM];
-    let w = weights[ABSOLUTE_POS];
     let mut acc_w = F::new(0.0);
     let mut acc_d = F::new(0.0);
     for b in 0..batch {
-        let base = (b * n_out + o) * 4;
-        let g = coef[base];
-        if g != F::new(0.0) {
-            let t_out = output[b * n_out + o];
-            let t_i = arrival::<F>(input, delays, b, i, o, n_in, n_out, kind);
-            if t_i <= t_out {
-                let (d_w, d_t) = partials::<F>(
-                    t_i - t_out,
-                    w,
-                    coef[base + 1],
-                    coef[base + 2],
-                    tau_syn,
-                    tau_mem,
-                    ratio_one,
-                );
-                acc_w += coef[base + 3] * g * d_w;
-                acc_d += g * d_t;
-            }
-        }
+        let (by_w, by_t) = contribution::<F>(
+            input, weights, delays, output, coef, b, i, o, n_in, n_out, tau_syn, tau_mem,
+            ratio_one, kind,
+        );
+        acc_w += by_w;
+        acc_d += by_t;
     }
     grad_weights[ABSOLUTE_POS] = acc_w;
     if comptime!(kind == KIND_SYNAPTIC) {

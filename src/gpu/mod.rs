@@ -25,7 +25,7 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime, FloatElement, IntElement};
 use cubecl::prelude::*;
 
-use crate::backend::{check_delay_shape, layer_dims, SpikeBackend, SpikeOp};
+use crate::backend::{check_delay_shape, check_output_shapes, layer_dims, SpikeBackend, SpikeOp};
 use crate::error::{Error, Result};
 use crate::kernel::{self, DelayKind, Delays, LayerDims, SpikeGradients};
 use crate::neuron::TauRatio;
@@ -364,15 +364,7 @@ where
         // Values were checked by the forward pass that produced `output`.
         let p = prepare::<R, F, I, BT>(input, weights, delays, op, false)?;
         let LayerDims { batch, n_in, n_out } = p.dims;
-        let out_shape = [batch, n_out];
-        for (name, t) in [("output", &output), ("grad_output", &grad_output)] {
-            if t.shape().as_slice() != out_shape {
-                return Err(Error::Shape(format!(
-                    "{name} must have shape {out_shape:?}, got {:?}",
-                    t.shape().as_slice()
-                )));
-            }
-        }
+        check_output_shapes(p.dims, &output.shape(), &grad_output.shape())?;
         let client = p.input.client.clone();
         let device = p.input.device.clone();
         let zeros = |shape: Vec<usize>| {
