@@ -550,3 +550,18 @@ fn chip_aware_training_runs_on_the_gpu() {
     }
     assert!(gpu.0.test_accuracy > 0.5, "{}", gpu.0.test_accuracy);
 }
+
+#[test]
+fn wide_layers_match_the_cpu_kernel() {
+    // Above 64 inputs the GPU op heap-sorts each row of arrivals instead of ranking them.
+    let device = gpu_device();
+    for (name, params) in cases() {
+        for kind in [DelayKind::None, DelayKind::Synaptic] {
+            let layer = random_layer(71, &params, kind, [24, 150, 8]);
+            let o = op(params, GradientOptions::exact());
+            let cpu = forward::<Cpu>(&layer, &o, &Default::default());
+            let gpu = forward::<Gpu>(&layer, &o, &device);
+            check_times(&format!("wide, {name}, {kind}"), &layer, &o, &cpu, &gpu);
+        }
+    }
+}

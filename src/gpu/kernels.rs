@@ -236,6 +236,79 @@ pub fn arrival_order_kernel<F: Float>(
     order[(b * groups + g) * n_in + rank] = u32::cast_from(i);
 }
 
+/// The same orders as [`arrival_order_kernel`], one thread per (sample, group) heap-sorting its
+/// row in place: O(n log n) work per row instead of O(n^2), for wide layers.
+#[cube(launch)]
+pub fn arrival_sort_kernel<F: Float>(
+    input: &Tensor<F>,
+    delays: &Tensor<F>,
+    jitter: &Tensor<F>,
+    order: &mut Tensor<u32>,
+    #[comptime] kind: u32,
+    #[comptime] jittered: bool,
+) {
+    let n_in = input.shape(1);
+    let groups = order.shape(1);
+    let n_out = groups;
+    if ABSOLUTE_POS >= input.shape(0) * groups {
+        terminate!();
+    }
+    let g = ABSOLUTE_POS % groups;
+    let b = ABSOLUTE_POS / groups;
+    let row = ABSOLUTE_POS * n_in;
+    for k in 0..n_in {
+        order[row + k] = u32::cast_from(k);
+    }
+    // Max-heap on (arrival, input index); then repeatedly move the largest to the end.
+    let mut start = n_in / 2;
+    let mut end = n_in;
+    while end > 1 {
+        let mut root = 0usize;
+        if start > 0 {
+            // Heap construction: sift down every inner node, last first.
+            start -= 1;
+            root = start;
+        } else {
+            end -= 1;
+            let top = order[row];
+            order[row] = order[row + end];
+            order[row + end] = top;
+        }
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                break;
+            }
+            let c0 = usize::cast_from(order[row + child]);
+            let t0 =
+                arrival_on_chip::<F>(input, delays, jitter, b, c0, g, n_in, n_out, kind, jittered);
+            let mut c = c0;
+            let mut t_c = t0;
+            if child + 1 < end {
+                let c1 = usize::cast_from(order[row + child + 1]);
+                let t1 = arrival_on_chip::<F>(
+                    input, delays, jitter, b, c1, g, n_in, n_out, kind, jittered,
+                );
+                if t0 < t1 || (t0 == t1 && c0 < c1) {
+                    child += 1;
+                    c = c1;
+                    t_c = t1;
+                }
+            }
+            let r = usize::cast_from(order[row + root]);
+            let t_r =
+                arrival_on_chip::<F>(input, delays, jitter, b, r, g, n_in, n_out, kind, jittered);
+            if t_r < t_c || (t_r == t_c && r < c) {
+                order[row + root] = u32::cast_from(c);
+                order[row + child] = u32::cast_from(r);
+                root = child;
+            } else {
+                break;
+            }
+        }
+    }
+}
+
 /// First-spike times: one thread per (sample, neuron) scans the causal sets upward in arrival
 /// order and stops at the first candidate inside its window `[t_(k), t_(k+1)]`. The running
 /// sums are kept relative to the latest arrival, so no exponential grows, whatever the spread of

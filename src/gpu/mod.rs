@@ -99,6 +99,7 @@ fn validate_values<B: Backend>(
 }
 
 /// What every launch needs: contiguous tensors, the neuron's scalars, per-neuron c.
+#[derive(Clone)]
 struct Prepared<R: CubeRuntime> {
     dims: LayerDims,
     kind: DelayKind,
@@ -110,6 +111,9 @@ struct Prepared<R: CubeRuntime> {
     /// This call's arrival jitter (`ArrivalJitter::values`), or a one-element placeholder.
     jitter: CubeTensor<R>,
     jittered: bool,
+    /// Up to this many inputs, arrival orders are found by ranking (one thread per arrival,
+    /// O(n) each); above, by a heap sort per row (O(n log n) per row).
+    rank_max_inputs: usize,
     c: CubeTensor<R>,
     params: CubeTensor<R>,
 }
@@ -191,6 +195,7 @@ where
         kind,
         jitter: upload::<B<R, F, I, BT>>(jitter.unwrap_or_else(|| vec![0.0]), &device),
         jittered,
+        rank_max_inputs: RANK_MAX_INPUTS,
         ratio_one: op.lif.ratio() == TauRatio::One,
         input: into_contiguous(input),
         weights: into_contiguous(weights),
@@ -207,6 +212,9 @@ fn launch_size<R: CubeRuntime>(client: &ComputeClient<R>, n: usize) -> (CubeCoun
         cube_dim,
     )
 }
+
+/// Widest layer whose arrival orders are found by ranking rather than sorting.
+const RANK_MAX_INPUTS: usize = 64;
 
 /// Entries of arrival-order scratch one forward launch may use (256 MiB of u32).
 const MAX_ORDER_ENTRIES: usize = 1 << 26;
@@ -232,7 +240,20 @@ fn forward_rows<R: CubeRuntime, F: FloatElement>(
         device,
         Shape::new([batch, groups, n_in.max(1)]),
     );
-    if n_in > 0 {
+    if n_in > p.rank_max_inputs {
+        let (count, dim) = launch_size(&client, batch * groups);
+        kernels::arrival_sort_kernel::launch::<F, R>(
+            &client,
+            count,
+            dim,
+            input.clone().into_tensor_arg(),
+            p.delays.clone().into_tensor_arg(),
+            jitter.clone().into_tensor_arg(),
+            order.clone().into_tensor_arg(),
+            kind_code(order_kind),
+            p.jittered,
+        );
+    } else if n_in > 0 {
         let (count, dim) = launch_size(&client, batch * groups * n_in);
         kernels::arrival_order_kernel::launch::<F, R>(
             &client,
@@ -478,7 +499,8 @@ mod tests {
             .unwrap()
     }
 
-    /// Slicing the batch (to bound the arrival-order scratch) changes nothing, jitter included.
+    /// Slicing the batch (to bound the arrival-order scratch) and sorting instead of ranking change
+    /// nothing, jitter included.
     #[test]
     fn batch_slices_give_the_same_times() {
         let device = WgpuDevice::default();
@@ -517,6 +539,18 @@ mod tests {
             .unwrap();
             let whole = host(forward_in_slices::<_, f32, i32, u32>(&p, usize::MAX));
             let sliced = host(forward_in_slices::<_, f32, i32, u32>(&p, 5 * n_in * n_out));
+            // The heap sort finds the same orders as the ranking.
+            let mut by_sort = p.clone();
+            by_sort.rank_max_inputs = 1;
+            let sorted = host(forward_in_slices::<_, f32, i32, u32>(
+                &by_sort,
+                5 * n_in * n_out,
+            ));
+            let same_sorted = whole
+                .iter()
+                .zip(&sorted)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same_sorted, "{kind}: {whole:?} vs {sorted:?}");
             assert_eq!(whole.len(), batch * n_out);
             assert!(whole.iter().filter(|t| t.is_finite()).count() > whole.len() / 4);
             let same = whole
