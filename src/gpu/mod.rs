@@ -2,9 +2,9 @@
 //! [`SpikeBackend`] for `CubeBackend<R, F, I, B>`, so `Autodiff<Wgpu>` trains the same modules
 //! with DelGrad's exact gradients on a GPU.
 //!
-//! The forward pass runs one GPU thread per (sample, neuron): an arrival-order kernel ranks the
-//! arrivals (once per sample when every neuron sees the same order, per neuron for synaptic
-//! delays), then the causal-set scan stops at the first valid candidate. The backward pass needs no
+//! The forward pass runs one GPU thread per (sample, neuron): an arrival-order kernel ranks or
+//! heap-sorts the arrivals (once per sample when every neuron sees the same order, per neuron for
+//! synaptic delays), then the causal-set scan stops at the first valid candidate. The backward pass needs no
 //! order: a per-spike kernel forms the causal sums from the output time and stores the
 //! coefficients of the partial derivatives; per-input and per-synapse kernels then sum them.
 //! Computation is in the backend's float type (f32 on wgpu); `tests/gpu.rs` checks it against
