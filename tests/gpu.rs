@@ -411,6 +411,11 @@ fn bad_values_are_typed_errors_on_the_gpu() {
     let weights = tensor::<Gpu, 2>(&layer.weights, [3, 2], &device);
     let err = spike(input.clone(), weights, LayerDelays::None, &o).unwrap_err();
     assert!(err.to_string().contains("weights"), "{err}");
+    // An empty batch is not an error.
+    let empty = tensor::<Gpu, 2>(&[], [0, 3], &device);
+    let w = tensor::<Gpu, 2>(&[0.5; 6], [3, 2], &device);
+    let out = spike(empty, w, LayerDelays::None, &o).unwrap();
+    assert_eq!(out.dims(), [0, 2]);
     let bad_shape = tensor::<Gpu, 2>(&[0.0; 8], [4, 2], &device);
     let err = spike(input, bad_shape, LayerDelays::None, &o).unwrap_err();
     assert!(err.to_string().contains("shape"), "{err}");
