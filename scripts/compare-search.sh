@@ -2,8 +2,7 @@
 # Hyper-parameter search of the surrogate-gradient baseline without delays at dt = 0.05 tau_s:
 # surrogate slope x learning rate x readout, seed 0, 15 epochs on the full training split, chosen
 # by validation accuracy. Writes artifacts/compare/search.csv (the log; search-runs.jsonl caches
-# finished runs), then trains the best configuration for 100 epochs with 3 seeds
-# (artifacts/compare/long/) to see where it ends when given more time.
+# finished runs). Longer training of the best configurations: scripts/compare-search-300.sh.
 # Usage: scripts/compare-search.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
