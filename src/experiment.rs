@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -221,31 +222,37 @@ pub fn run(
     })?;
     write_json(&dir.join("config.json"), &config)?;
 
+    let chip = config.chip.is_some();
     match config.device {
-        ComputeDevice::Cpu => {
-            let device = Default::default();
-            if config.chip.is_some() {
-                let outcome = fit::<ChipTrainBackend>(&config, dir, resume, progress, &device)?;
-                finish_run(&config, dir, &outcome, &device)
-            } else {
-                let outcome = fit::<TrainBackend>(&config, dir, resume, progress, &device)?;
-                finish_run(&config, dir, &outcome, &device)
-            }
+        ComputeDevice::Cpu if chip => train_on::<ChipTrainBackend>(&config, dir, resume, progress),
+        ComputeDevice::Cpu => train_on::<TrainBackend>(&config, dir, resume, progress),
+        #[cfg(feature = "wgpu")]
+        ComputeDevice::Wgpu if chip => {
+            train_on::<GpuChipTrainBackend>(&config, dir, resume, progress)
         }
         #[cfg(feature = "wgpu")]
-        ComputeDevice::Wgpu => {
-            let device = Default::default();
-            if config.chip.is_some() {
-                let outcome = fit::<GpuChipTrainBackend>(&config, dir, resume, progress, &device)?;
-                finish_run(&config, dir, &outcome, &device)
-            } else {
-                let outcome = fit::<GpuTrainBackend>(&config, dir, resume, progress, &device)?;
-                finish_run(&config, dir, &outcome, &device)
-            }
-        }
+        ComputeDevice::Wgpu => train_on::<GpuTrainBackend>(&config, dir, resume, progress),
         #[cfg(not(feature = "wgpu"))]
-        ComputeDevice::Wgpu => unreachable!("rejected by TrainConfig::validate"),
+        ComputeDevice::Wgpu => Err(Error::InvalidConfig(
+            "--device wgpu needs a build with `--features wgpu`".into(),
+        )),
     }
+}
+
+/// Trains on backend `B` (on its default device) and writes the run's outputs.
+fn train_on<B>(
+    config: &TrainConfig,
+    dir: &Path,
+    resume: bool,
+    progress: Progress,
+) -> Result<RunSummary>
+where
+    B: AutodiffBackend + SpikeBackend,
+    B::InnerBackend: SpikeBackend,
+{
+    let device = Default::default();
+    let outcome = fit::<B>(config, dir, resume, progress, &device)?;
+    finish_run(config, dir, &outcome, &device)
 }
 
 /// The `chip` section of an exported chip-aware model: the profile, and per layer the integer
