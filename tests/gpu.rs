@@ -436,7 +436,7 @@ fn train_on_both(
             .into_iter()
             .map(|device| {
                 let dir = std::env::temp_dir().join(format!(
-                    "delgrad-gpu-train-{device:?}-{}",
+                    "delgrad-gpu-train-{preset}-{device:?}-{}",
                     std::process::id()
                 ));
                 let _ = std::fs::remove_dir_all(&dir);
