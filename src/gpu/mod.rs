@@ -388,28 +388,32 @@ where
         check_output_shapes(p.dims, &output.shape(), &grad_output.shape())?;
         let client = p.input.client.clone();
         let device = p.input.device.clone();
-        let zeros = |shape: Vec<usize>| {
-            zeros_client::<R>(
-                client.clone(),
-                device.clone(),
-                Shape::from(shape),
-                F::dtype(),
-            )
+        // The kernels write every entry they are launched for; with nothing to compute the
+        // gradients are zero.
+        let launched = batch * n_out * n_in > 0;
+        let buffer = |shape: Vec<usize>| {
+            let shape = Shape::from(shape);
+            if launched {
+                empty_device::<R, F>(client.clone(), device.clone(), shape)
+            } else {
+                zeros_client::<R>(client.clone(), device.clone(), shape, F::dtype())
+            }
         };
-        let grad_input = zeros(vec![batch, n_in]);
-        let grad_weights = zeros(vec![n_in, n_out]);
+        let grad_input = buffer(vec![batch, n_in]);
+        let grad_weights = buffer(vec![n_in, n_out]);
         let kind = p.kind;
-        let grad_delays_synaptic = zeros(if kind == DelayKind::Synaptic {
+        // Written by the synapse kernel for synaptic delays only; a placeholder otherwise.
+        let grad_delays_synaptic = buffer(if kind == DelayKind::Synaptic {
             vec![n_in, n_out]
         } else {
             vec![1]
         });
         let output = into_contiguous(output);
         let grad_output = into_contiguous(grad_output);
-        let coef = zeros(vec![batch, n_out, 4]);
-        let dt_sum = zeros(vec![batch, n_out]);
+        let coef = buffer(vec![batch, n_out, 4]);
+        let dt_sum = buffer(vec![batch, n_out]);
         let code = kind_code(kind);
-        if batch * n_out * n_in > 0 {
+        if launched {
             let (count, dim) = launch_size(&client, batch * n_out);
             kernels::spike_coefficients_kernel::launch::<F, R>(
                 &client,
