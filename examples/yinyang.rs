@@ -68,7 +68,8 @@ struct Args {
     /// profile file.
     #[arg(long, value_name = "bss2|ideal|FILE")]
     chip: Option<String>,
-    /// Weight-bumping rule: `layer` (the reference's, default) or `neuron` (stricter).
+    /// Weight-bumping rule: `layer` (the reference's) or `neuron` (stricter). Default: the
+    /// preset's (`neuron` for h5-ws, `layer` for the others).
     #[arg(long, value_parser = ["layer", "neuron"])]
     bump_rule: Option<String>,
     /// Tile the shared input delays over the inputs (the reference simulation's layout: each

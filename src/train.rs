@@ -133,7 +133,8 @@ impl std::str::FromStr for ComputeDevice {
     }
 }
 
-/// When weight bumping triggers (SPEC section 5 describes the first).
+/// When weight bumping triggers. SPEC section 5 ("the fraction of silent neurons of a layer over
+/// the batch") admits both readings; the reference code implements the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BumpRule {
@@ -142,8 +143,29 @@ pub enum BumpRule {
     #[default]
     LayerFraction,
     /// Stricter variant: a neuron silent for more than the threshold's fraction of the batch
-    /// triggers the bump, and only such neurons are bumped (keeps every neuron active).
+    /// triggers the bump, and only such neurons are bumped (keeps every neuron active). The
+    /// `h5-ws` preset uses it: with 5 hidden neurons the layer rule lets one or two neurons fall
+    /// (nearly) silent, and over 40 seeds this rule is 1.3 points better on test and 1.5 on
+    /// validation (`artifacts/many-seeds/`).
     NeuronFraction,
+}
+
+impl BumpRule {
+    /// Which neurons of a layer to bump, given each neuron's fraction of silent samples in the
+    /// batch and the layer's threshold; `None` when the layer needs no bump.
+    pub fn neurons_to_bump(self, silent_per_neuron: &[f64], threshold: f64) -> Option<Vec<bool>> {
+        match self {
+            BumpRule::LayerFraction => {
+                let fraction =
+                    silent_per_neuron.iter().sum::<f64>() / silent_per_neuron.len().max(1) as f64;
+                (fraction > threshold).then(|| silent_per_neuron.iter().map(|f| *f > 0.0).collect())
+            }
+            BumpRule::NeuronFraction => {
+                let missing: Vec<bool> = silent_per_neuron.iter().map(|f| *f > threshold).collect();
+                missing.iter().any(|m| *m).then_some(missing)
+            }
+        }
+    }
 }
 
 /// Names accepted by [`TrainConfig::preset`].
@@ -227,6 +249,7 @@ impl TrainConfig {
                 delays: DelayKind::Synaptic,
                 lr: 0.015,
                 lr_delays: 0.01,
+                bump_rule: BumpRule::NeuronFraction,
                 ..base
             },
             "h30-wd" => Self {
@@ -479,19 +502,11 @@ where
                 let silent_per_neuron =
                     tensor_values(t.clone().detach().is_inf().float().mean_dim(0))
                         .unwrap_or_default();
-                match hooks.settings.bump_rule {
-                    BumpRule::LayerFraction => {
-                        let fraction = silent_per_neuron.iter().sum::<f64>()
-                            / silent_per_neuron.len().max(1) as f64;
-                        (fraction > threshold)
-                            .then(|| (l, silent_per_neuron.iter().map(|f| *f > 0.0).collect()))
-                    }
-                    BumpRule::NeuronFraction => {
-                        let missing: Vec<bool> =
-                            silent_per_neuron.iter().map(|f| *f > threshold).collect();
-                        missing.iter().any(|m| *m).then_some((l, missing))
-                    }
-                }
+                hooks
+                    .settings
+                    .bump_rule
+                    .neurons_to_bump(&silent_per_neuron, threshold)
+                    .map(|missing| (l, missing))
             });
             hooks.lock().pending_bump = request;
         }
@@ -1105,6 +1120,46 @@ mod tests {
             assert!((a - b - want).abs() < 1e-12, "weight {k}: {b} -> {a}");
         }
         assert_eq!(hooks.lock().bumps, 2);
+    }
+
+    #[test]
+    fn the_two_bump_rules_differ_on_one_mostly_silent_neuron() {
+        // One of 5 neurons silent for 60 % of the batch, another for 10 %: the layer's silent
+        // share is 14 %, under the hidden threshold of 0.3.
+        let silent = [0.6, 0.1, 0.0, 0.0, 0.0];
+        assert_eq!(BumpRule::LayerFraction.neurons_to_bump(&silent, 0.3), None);
+        assert_eq!(
+            BumpRule::NeuronFraction.neurons_to_bump(&silent, 0.3),
+            Some(vec![true, false, false, false, false])
+        );
+        // Over the threshold, the layer rule bumps every neuron that missed any spike.
+        let silent = [1.0, 0.6, 0.0, 0.0, 0.0];
+        assert_eq!(
+            BumpRule::LayerFraction.neurons_to_bump(&silent, 0.3),
+            Some(vec![true, true, false, false, false])
+        );
+        // The output layer (threshold 0): any silent output neuron triggers both rules.
+        let silent = [0.0, 0.01, 0.0];
+        for rule in [BumpRule::LayerFraction, BumpRule::NeuronFraction] {
+            assert_eq!(
+                rule.neurons_to_bump(&silent, 0.0),
+                Some(vec![false, true, false])
+            );
+            assert_eq!(rule.neurons_to_bump(&[0.0; 3], 0.0), None);
+        }
+    }
+
+    #[test]
+    fn h5_ws_uses_the_neuron_rule_and_the_other_presets_the_references() {
+        for name in PRESETS {
+            let rule = TrainConfig::preset(name).unwrap().bump_rule;
+            let want = if *name == "h5-ws" {
+                BumpRule::NeuronFraction
+            } else {
+                BumpRule::LayerFraction
+            };
+            assert_eq!(rule, want, "{name}");
+        }
     }
 }
 
