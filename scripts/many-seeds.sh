@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # The presets whose 3-seed results sit inside their seed-to-seed spread, over many seeds
-# (300 epochs each): h5-ws seeds 0-19, hw-w and hw-wa seeds 0-39; two runs at a time; each run is
-# compacted to summary.json, metrics.csv and config.json, and the table goes to
-# artifacts/many-seeds/results.{json,md}.
+# (300 epochs each): h5-ws, hw-w and hw-wa with seeds 0-39 into artifacts/many-seeds/, and h5-ws
+# under the reference's bumping rule (`--bump-rule layer`) with seeds 0-39 into
+# artifacts/many-seeds-h5-ws-layer-rule/; two runs at a time; each run is compacted to
+# summary.json, metrics.csv and config.json, and each directory gets results.{json,md}.
 # Usage: scripts/many-seeds.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --example yinyang --example yinyang_table
 out=artifacts/many-seeds
-mkdir -p "$out"
+layer_out=artifacts/many-seeds-h5-ws-layer-rule
+mkdir -p "$out" "$layer_out"
 run() {
-  local dir="$out/$1-seed$2"
-  if [ -f "$dir/summary.json" ]; then return; fi
-  ./target/release/examples/yinyang --preset "$1" --seed "$2" --out "$dir" --quiet | tail -n 1
-  find "$dir" -mindepth 1 -maxdepth 1 ! -name summary.json ! -name metrics.csv ! -name config.json \
-    -exec rm -rf {} +
+  local dir=$1 preset=$2 seed=$3
+  shift 3
+  local run_dir="$dir/$preset-seed$seed"
+  if [ -f "$run_dir/summary.json" ]; then return; fi
+  ./target/release/examples/yinyang --preset "$preset" --seed "$seed" --out "$run_dir" --quiet "$@" \
+    | tail -n 1
+  find "$run_dir" -mindepth 1 -maxdepth 1 ! -name summary.json ! -name metrics.csv \
+    ! -name config.json -exec rm -rf {} +
 }
 export -f run
-export out
 {
-  for seed in $(seq 0 19); do echo "h5-ws $seed"; done
+  for seed in $(seq 0 39); do echo "$out h5-ws $seed"; done
+  for seed in $(seq 0 39); do echo "$layer_out h5-ws $seed --bump-rule layer"; done
   for preset in hw-wa hw-w; do
-    for seed in $(seq 0 39); do echo "$preset $seed"; done
+    for seed in $(seq 0 39); do echo "$out $preset $seed"; done
   done
-} | xargs -P 2 -n 2 bash -c 'run "$0" "$1"'
+} | xargs -P 2 -L 1 bash -c 'run "$@"' _
 ./target/release/examples/yinyang_table "$out"
+./target/release/examples/yinyang_table "$layer_out"
