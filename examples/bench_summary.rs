@@ -92,10 +92,12 @@ fn main() -> ExitCode {
             tp.map_or(String::new(), |t| format!("{t:.0}"))
         ));
     }
-    if let Err(e) = std::fs::create_dir_all(&out_dir)
-        .and_then(|_| std::fs::write(out_dir.join("spike_op.csv"), &csv))
-    {
+    if let Err(e) = std::fs::create_dir_all(&out_dir) {
         eprintln!("error: {}: {e}", out_dir.display());
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = delgrad::io::write_atomically(&out_dir.join("spike_op.csv"), csv.as_bytes()) {
+        eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
     // Throughput of forward+backward against batch size, one curve per network.

@@ -22,6 +22,7 @@ use delgrad::baseline::{
     SurrogateNetworkConfig,
 };
 use delgrad::experiment::{mean_std, run};
+use delgrad::io::write_atomically;
 use delgrad::plots::line_chart;
 use delgrad::train::{Progress, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -240,16 +241,32 @@ fn spawn(job: &Job, key: &str) -> Result<RunResult, String> {
     serde_json::from_str(line).map_err(|e| e.to_string())
 }
 
-fn load_cache(path: &Path) -> BTreeMap<String, RunResult> {
-    let Ok(file) = std::fs::File::open(path) else {
-        return BTreeMap::new();
+/// Finished runs cached in `path` (one JSON object per line). A missing file is an empty cache;
+/// a line that does not parse (a run killed while appending) is reported and its run redone.
+fn load_cache(path: &Path) -> Result<BTreeMap<String, RunResult>, String> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    std::io::BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str::<RunResult>(&l).ok())
-        .map(|r| (r.key.clone(), r))
-        .collect()
+    let mut cache = BTreeMap::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<RunResult>(&line) {
+            Ok(r) => {
+                cache.insert(r.key.clone(), r);
+            }
+            Err(e) => eprintln!(
+                "warning: {} line {}: malformed cache entry ({e}); its run will be redone",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    Ok(cache)
 }
 
 fn append_cache(path: &Path, r: &RunResult) -> Result<(), String> {
@@ -368,7 +385,7 @@ fn run_cached(
 fn search(args: &Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let cache_path = args.out.join("search-runs.jsonl");
-    let mut cache = load_cache(&cache_path);
+    let mut cache = load_cache(&cache_path)?;
     let dt = *args.dts.first().ok_or("no --dts")?;
     let mut rows = Vec::new();
     for readout in &args.search_readouts {
@@ -406,7 +423,7 @@ fn search(args: &Args) -> Result<(), String> {
             r.peak_rss_mib
         ));
     }
-    std::fs::write(args.out.join("search.csv"), csv).map_err(|e| e.to_string())?;
+    write_atomically(&args.out.join("search.csv"), csv.as_bytes()).map_err(|e| e.to_string())?;
     if let Some((readout, slope, lr, r)) = rows
         .iter()
         .max_by(|a, b| a.3.val_accuracy.total_cmp(&b.3.val_accuracy))
@@ -424,7 +441,7 @@ fn search(args: &Args) -> Result<(), String> {
 fn grid(args: &Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let cache_path = args.out.join("runs.jsonl");
-    let mut cache = load_cache(&cache_path);
+    let mut cache = load_cache(&cache_path)?;
     let readout = parse_readout(&args.readout)?;
     let mut results = Vec::new();
     if !args.no_delgrad {
@@ -575,12 +592,9 @@ fn write_outputs(args: &Args, results: &[RunResult]) -> Result<(), String> {
         "rows": rows,
         "runs": results,
     });
-    std::fs::write(args.out.join("table.md"), md).map_err(|e| e.to_string())?;
-    std::fs::write(
-        args.out.join("results.json"),
-        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n",
-    )
-    .map_err(|e| e.to_string())?;
+    write_atomically(&args.out.join("table.md"), md.as_bytes()).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n";
+    write_atomically(&args.out.join("results.json"), json.as_bytes()).map_err(|e| e.to_string())?;
 
     // Figures: DelGrad as flat lines over the baselines' dt range.
     let dts: Vec<f64> = {

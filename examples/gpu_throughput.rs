@@ -248,9 +248,8 @@ fn main() {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir).unwrap();
         }
-        let tmp = out.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-        std::fs::rename(&tmp, out).unwrap();
+        let text = serde_json::to_string_pretty(&doc).unwrap();
+        delgrad::io::write_atomically(out, text.as_bytes()).unwrap();
         println!("wrote {}", out.display());
     }
 }

@@ -3,6 +3,7 @@
 //! `results.json` and `results.md` into that directory.
 
 use delgrad::experiment::mean_std;
+use delgrad::io::write_atomically;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,8 +81,8 @@ fn main() -> ExitCode {
     }
     let json = serde_json::to_string_pretty(&json).unwrap_or_default();
     for (name, text) in [("results.md", md.as_str()), ("results.json", json.as_str())] {
-        if let Err(e) = std::fs::write(dir.join(name), text) {
-            eprintln!("error: writing {name}: {e}");
+        if let Err(e) = write_atomically(&dir.join(name), text.as_bytes()) {
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     }

@@ -28,7 +28,7 @@ pub mod experiment;
 #[cfg(feature = "wgpu")]
 pub mod gpu;
 pub mod hardware;
-mod io;
+pub mod io;
 pub mod kernel;
 pub mod lambert;
 pub mod layer;

@@ -103,7 +103,7 @@ pub fn format_csv(samples: &[YinYangSample]) -> Result<String> {
     Ok(out)
 }
 
-/// Writes samples to an `x,y,label` CSV file (see [`format_csv`]).
+/// Writes samples to an `x,y,label` CSV file (see [`format_csv`]), atomically.
 pub fn write_csv(path: impl AsRef<Path>, samples: &[YinYangSample]) -> Result<()> {
     let path = path.as_ref();
     let text = format_csv(samples).map_err(|e| match e {
@@ -113,10 +113,7 @@ pub fn write_csv(path: impl AsRef<Path>, samples: &[YinYangSample]) -> Result<()
         },
         other => other,
     })?;
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::io::write_atomically(path, text.as_bytes())
 }
 
 /// A finite f64 written like Python's `repr(float)`: the shortest round-tripping digits, in
