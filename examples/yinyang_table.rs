@@ -1,14 +1,16 @@
 //! Aggregates the `summary.json` files of finished Yin-Yang runs into a table per preset:
-//! `cargo run --release --example yinyang_table -- artifacts/yinyang` writes
-//! `results.json` and `results.md` into that directory.
+//! `cargo run --release --example yinyang_table -- artifacts/yinyang` writes `results.json`,
+//! `results.md` and `test_accuracy_by_seed.png` (each preset's test accuracies, sorted) into that
+//! directory. Further directories (`-- DIR MORE_DIR...`) get their own tables, and their runs are
+//! drawn in the first directory's figure too, labelled with the directory's name: the way to set
+//! two variants of a preset side by side.
 
-use delgrad::experiment::mean_std;
+use delgrad::experiment::{mean_std, RunSummary};
 use delgrad::io::write_atomically;
+use delgrad::plots::line_chart;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use delgrad::experiment::RunSummary;
 
 /// Reference accuracies of the authors' runs (SPEC sections 6 and 7, one seed each).
 fn reference(preset: &str) -> Option<f64> {
@@ -24,38 +26,36 @@ fn reference(preset: &str) -> Option<f64> {
     }
 }
 
-fn main() -> ExitCode {
-    let dir = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or("artifacts/yinyang".into()),
-    );
+/// Every run summary below `dir` (one level), grouped by preset and sorted by seed.
+fn load(dir: &Path) -> Result<BTreeMap<String, Vec<RunSummary>>, String> {
     let mut by_preset: BTreeMap<String, Vec<RunSummary>> = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("error: cannot read {}", dir.display());
-        return ExitCode::FAILURE;
-    };
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path().join("summary.json");
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        match serde_json::from_str::<RunSummary>(&text) {
-            Ok(s) => by_preset.entry(s.preset.clone()).or_default().push(s),
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return ExitCode::FAILURE;
-            }
-        }
+        let s = serde_json::from_str::<RunSummary>(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        by_preset.entry(s.preset.clone()).or_default().push(s);
     }
+    for runs in by_preset.values_mut() {
+        runs.sort_by_key(|r| r.seed);
+    }
+    Ok(by_preset)
+}
+
+/// Writes `results.md` and `results.json` into `dir` and returns the Markdown table.
+fn write_tables(
+    dir: &Path,
+    by_preset: &BTreeMap<String, Vec<RunSummary>>,
+) -> Result<String, String> {
     let mut md = String::from(
         "| preset | runs | test accuracy (%) | reference (%) | parameters | seconds per run |\n|---|---|---|---|---|---|\n",
     );
     let mut json = Vec::new();
-    for runs in by_preset.values_mut() {
-        runs.sort_by_key(|r| r.seed);
-    }
-    for (preset, runs) in &by_preset {
+    for (preset, runs) in by_preset {
         let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.test_accuracy).collect();
         let secs: Vec<f64> = runs.iter().map(|r| r.train_seconds).collect();
         let (m, s) = mean_std(&acc);
@@ -81,11 +81,71 @@ fn main() -> ExitCode {
     }
     let json = serde_json::to_string_pretty(&json).unwrap_or_default();
     for (name, text) in [("results.md", md.as_str()), ("results.json", json.as_str())] {
-        if let Err(e) = write_atomically(&dir.join(name), text.as_bytes()) {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+        write_atomically(&dir.join(name), text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    Ok(md)
+}
+
+/// A preset's test accuracies (%) sorted ascending, at x = (rank - 0.5) / runs, so that curves
+/// of different run counts share the axis: the curve is the empirical quantile function.
+fn sorted_accuracies(runs: &[RunSummary]) -> Vec<(f64, f64)> {
+    let mut acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.test_accuracy).collect();
+    acc.sort_by(f64::total_cmp);
+    let n = acc.len() as f64;
+    acc.into_iter()
+        .enumerate()
+        .map(|(k, a)| ((k as f64 + 0.5) / n, a))
+        .collect()
+}
+
+fn main() -> ExitCode {
+    let mut dirs: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
+    if dirs.is_empty() {
+        dirs.push(PathBuf::from("artifacts/yinyang"));
+    }
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for (k, dir) in dirs.iter().enumerate() {
+        let result = load(dir).and_then(|by_preset| {
+            let md = write_tables(dir, &by_preset)?;
+            Ok((by_preset, md))
+        });
+        let (by_preset, md) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        print!("{md}");
+        for (preset, runs) in &by_preset {
+            let name = match dir.file_name() {
+                Some(d) if k > 0 => format!("{preset} ({})", d.to_string_lossy()),
+                _ => preset.clone(),
+            };
+            series.push((
+                format!("{name}, {} runs", runs.len()),
+                sorted_accuracies(runs),
+            ));
         }
     }
-    print!("{md}");
+    if series.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let named: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.clone()))
+        .collect();
+    let path = dirs[0].join("test_accuracy_by_seed.png");
+    if let Err(e) = line_chart(
+        &path,
+        "Test accuracy of every seed, sorted",
+        "fraction of seeds",
+        "test accuracy (%)",
+        &named,
+        false,
+    ) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
