@@ -19,7 +19,7 @@ pub enum SpikeLoss {
         /// Target lead of the label neuron (0.2 ideal, 0.3 hardware-aware).
         dt: f64,
     },
-    /// L = -log softmax(-t / (xi tau_s))[label] + alpha exp(t_label / (beta tau_s)) (Fast&Deep).
+    /// L = -log softmax(-t / (xi tau_s))\[label\] + alpha exp(t_label / (beta tau_s)) (Fast&Deep).
     /// Samples whose label neuron is silent get the constant `silent_loss`.
     TtfsCrossEntropy {
         /// Softmax temperature in units of tau_s (0.2).

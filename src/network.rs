@@ -108,7 +108,8 @@ impl From<NeuronSection> for LifParams {
 }
 
 /// The `encoding` section: how input values become input spike times. The same type as the
-/// data side's [`InputEncoding`]; `repeat` is written only when it is not 1.
+/// data side's [`InputEncoding`](crate::data::InputEncoding); `repeat` is written only when it
+/// is not 1.
 pub use crate::data::InputEncoding as Encoding;
 
 /// The predicted class of one sample: the output neuron that spikes first (lowest index on ties);
