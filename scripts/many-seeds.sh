@@ -26,8 +26,8 @@ run() {
 }
 export -f run
 {
-  for seed in $(seq 0 39); do echo "$out h5-ws $seed"; done
-  for seed in $(seq 0 39); do echo "$layer_out h5-ws $seed --bump-rule layer"; done
+  for seed in $(seq 0 79); do echo "$out h5-ws $seed"; done
+  for seed in $(seq 0 79); do echo "$layer_out h5-ws $seed --bump-rule layer"; done
   for seed in $(seq 0 39); do echo "$lrs_out h30-ws $seed --hidden 5"; done
   for preset in hw-wa hw-w; do
     for seed in $(seq 0 39); do echo "$out $preset $seed"; done
