@@ -4,11 +4,11 @@
 //!
 //! The forward pass runs one GPU thread per (sample, neuron): an arrival-order kernel ranks or
 //! heap-sorts the arrivals (once per sample when every neuron sees the same order, per neuron for
-//! synaptic delays), then the causal-set scan stops at the first valid candidate. The backward pass needs no
-//! order: a per-spike kernel forms the causal sums from the output time and stores the
-//! coefficients of the partial derivatives; per-input and per-synapse kernels then sum them.
-//! Computation is in the backend's float type (f32 on wgpu); `tests/gpu.rs` checks it against
-//! the f64 CPU kernel.
+//! synaptic delays), then the causal-set scan stops at the first valid candidate. The backward
+//! pass needs no order: a per-spike kernel forms the causal sums from the output time and stores
+//! the coefficients of the partial derivatives; per-input and per-synapse kernels then sum them.
+//! Computation is in the backend's float type (f32 on wgpu); `tests/gpu.rs` checks it against the
+//! f64 CPU kernel.
 //!
 //! Chip perturbations (`HardwareAware<Wgpu>`) are applied as on the CPU: per-neuron thresholds,
 //! and the same arrival-jitter draws, generated on the host and uploaded with the call.
