@@ -9,12 +9,14 @@
 //! * [`burn_data`]: [`YinYangDataset`], [`YinYangBatcher`] and [`YinYangBatch`].
 
 pub mod burn_data;
+pub mod classification;
 pub mod csv;
 pub mod encoding;
 pub mod mt19937;
 pub mod yinyang;
 
 pub use burn_data::{YinYangBatch, YinYangBatcher, YinYangDataset};
+pub use classification::ClassItem;
 pub use csv::{format_csv, parse_csv, read_csv, write_csv};
 pub use encoding::InputEncoding;
 pub use mt19937::Mt19937;
