@@ -21,10 +21,11 @@ use delgrad::baseline::{
     train_baseline, BaselineBackend, BaselineTrainConfig, DelayTaps, Readout, Surrogate,
     SurrogateNetworkConfig,
 };
+use delgrad::experiment::YinYangConfig;
 use delgrad::experiment::{mean_std, run};
 use delgrad::io::write_atomically;
 use delgrad::plots::line_chart;
-use delgrad::train::{Progress, TrainConfig};
+use delgrad::trainer::Progress;
 use serde::{Deserialize, Serialize};
 
 #[derive(Parser, Debug)]
@@ -164,10 +165,10 @@ fn run_child(job: &Job, key: &str) -> Result<RunResult, String> {
             epochs,
             dir,
         } => {
-            let config = TrainConfig {
+            let config = YinYangConfig {
                 seed: *seed,
                 epochs: *epochs,
-                ..TrainConfig::preset(preset).map_err(|e| e.to_string())?
+                ..YinYangConfig::preset(preset).map_err(|e| e.to_string())?
             };
             let s =
                 run(&config, dir, false, Progress::Callback(None)).map_err(|e| e.to_string())?;

@@ -7,21 +7,21 @@
 //! cargo run --release --example yinyang -- --eval runs/wa2/model.json
 //! ```
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use delgrad::experiment::{run, run_eval};
+use delgrad::experiment::{YinYangConfig, PRESETS};
 use delgrad::hardware::ChipProfile;
 use delgrad::loss::SpikeLoss;
-use delgrad::train::{BumpRule, Progress, TrainConfig, PRESETS};
+use delgrad::trainer::{BumpRule, Progress};
 use delgrad::DelayKind;
 
 #[derive(Parser, Debug)]
 #[command(
     about = "Train spiking networks with exact delay and weight gradients (DelGrad) on Yin-Yang",
-    after_help = "Presets: h30-w, h30-wa, h30-ws, h5-ws (SPEC section 6), h30-wd (dendritic delays),\nhw-w, hw-wa (hardware-aware, BrainScaleS-2 profile, SPEC section 7)."
+    after_help = "Presets: h30-w, h30-wa, h30-ws, h5-ws (the paper's ideal-neuron presets), h30-wd (dendritic\ndelays), hw-w, hw-wa (hardware-aware, BrainScaleS-2 profile). See docs/model.md."
 )]
 struct Args {
     /// Training preset.
@@ -85,8 +85,8 @@ struct Args {
     quiet: bool,
 }
 
-fn config(args: &Args) -> delgrad::Result<TrainConfig> {
-    let mut c = TrainConfig::preset(&args.preset)?;
+fn config(args: &Args) -> delgrad::Result<YinYangConfig> {
+    let mut c = YinYangConfig::preset(&args.preset)?;
     c.seed = args.seed;
     if let Some(v) = args.epochs {
         c.epochs = v;
@@ -160,24 +160,7 @@ fn main() -> ExitCode {
             let out = args.out.clone().unwrap_or_else(|| {
                 PathBuf::from("artifacts/yinyang").join(format!("{}-seed{}", c.preset, c.seed))
             });
-            let total = c.epochs;
-            // Burn's dashboard needs a terminal; elsewhere (logs, CI) print one line per epoch.
-            let progress = if args.quiet || !std::io::stdout().is_terminal() {
-                Progress::Callback(Some(Box::new(move |m| {
-                    println!(
-                        "epoch {:>3}/{total}  train loss {:.4} acc {:.1} %  val loss {:.4} acc {:.1} %  lr {:.5}  {:.2} s",
-                        m.epoch,
-                        m.train_loss,
-                        100.0 * m.train_accuracy,
-                        m.val_loss,
-                        100.0 * m.val_accuracy,
-                        m.learning_rate,
-                        m.seconds
-                    )
-                })))
-            } else {
-                Progress::Dashboard
-            };
+            let progress = Progress::for_stdout(args.quiet, c.epochs);
             run(&c, &out, args.resume, progress).map(|s| {
                 println!(
                     "{} seed {}: test {:.1} %, validation {:.1} %, train {:.1} %; {} parameters; \

@@ -9,10 +9,14 @@
 //! * [`backend`]: the [`SpikeBackend`] extension trait with its autodiff backward;
 //! * [`layer`]: the [`SpikingLinear`] module;
 //! * [`network`]: the `delgrad-network` JSON file format;
-//! * [`train`], [`experiment`], [`sweep`]: Yin-Yang training on Burn's learner, a run's outputs,
-//!   grids of runs;
-//! * [`hardware`]: the chip-aware backend decorator `HardwareAware<B>`;
-//! * [`baseline`]: discrete-time surrogate-gradient networks, for comparison.
+//! * [`hardware`]: the chip-aware backend decorator `HardwareAware<B>`.
+//!
+//! With the default feature `trainer` (off with `default-features = false`, for crates that only
+//! want the layer):
+//! * `trainer`: a general classifier trainer on Burn's learner, for any depth and any data;
+//! * `experiment`, `sweep`: Yin-Yang, digits and MNIST runs with all their outputs, grids of runs;
+//! * `plots`: the figures;
+//! * `baseline`: discrete-time surrogate-gradient networks and a conventional ANN, for comparison.
 #![warn(missing_docs)]
 
 // The README's Rust examples are compiled and run as doc tests.
@@ -21,9 +25,11 @@
 pub struct ReadmeDoctests;
 
 pub mod backend;
+#[cfg(feature = "trainer")]
 pub mod baseline;
 pub mod data;
 pub mod error;
+#[cfg(feature = "trainer")]
 pub mod experiment;
 #[cfg(feature = "wgpu")]
 pub mod gpu;
@@ -36,13 +42,17 @@ pub mod loss;
 pub mod model;
 pub mod network;
 pub mod neuron;
+#[cfg(feature = "trainer")]
 pub mod plots;
+#[cfg(feature = "trainer")]
 pub mod sweep;
-pub mod train;
+#[cfg(feature = "trainer")]
+pub mod trainer;
 
 pub use backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
 pub use error::{Error, Result};
 pub use kernel::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};
 pub use layer::{DelayMap, SpikingLinear, SpikingLinearConfig};
+pub use model::SpikingNetwork;
 pub use network::{first_spike_class, DelaysFile, Encoding, LayerFile, NetworkFile, NeuronSection};
 pub use neuron::{Lif, LifParams, TauRatio};

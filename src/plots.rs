@@ -1548,3 +1548,25 @@ mod tests {
         assert_eq!(format_significant(0.123456), "0.123");
     }
 }
+
+// TEMP-MERGE: replaced by the plots branch.
+/// Temporary.
+pub struct RasterSample {
+    /// Temporary.
+    pub label: String,
+    /// Temporary.
+    pub layers: Vec<Vec<f64>>,
+}
+/// Temporary.
+pub fn confusion_matrix(
+    _path: &Path,
+    _counts: &[Vec<usize>],
+    _class_names: &[String],
+    _title: &str,
+) -> Result<()> {
+    Ok(())
+}
+/// Temporary.
+pub fn spike_raster(_path: &Path, _samples: &[RasterSample], _names: &[String]) -> Result<()> {
+    Ok(())
+}

@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::experiment::YinYangConfig;
 use crate::experiment::{self, RunSummary};
 use crate::io::write_atomically;
 use crate::kernel::DelayKind;
 use crate::plots;
-use crate::train::{checkpoint_dir, complete_checkpoints, Progress, TrainConfig};
+use crate::trainer::{checkpoint_dir, complete_checkpoints, Progress};
 
 /// One run of a sweep: a configuration and the directory name it writes to.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +25,7 @@ pub struct SweepRun {
     /// `ideal` or the chip profile's name.
     pub setting: String,
     /// The full training configuration.
-    pub config: TrainConfig,
+    pub config: YinYangConfig,
 }
 
 /// The preset whose learning rates and initialisation a delay kind uses in the ideal grid.
@@ -60,11 +61,11 @@ pub fn grid(
 ) -> Result<Vec<SweepRun>> {
     let mut runs = Vec::new();
     let mut add = |setting: &str, preset: &str, delays: DelayKind, hidden: usize, seed: u64| {
-        let config = TrainConfig {
+        let config = YinYangConfig {
             hidden,
             seed,
             epochs,
-            ..TrainConfig::preset(preset)?
+            ..YinYangConfig::preset(preset)?
         };
         config.validate()?;
         runs.push(SweepRun {
@@ -174,7 +175,7 @@ fn run_one(
         .max()
         .is_some_and(|&last| last < epochs)
         && experiment::load_run_config(&dir)
-            .is_ok_and(|c| TrainConfig { epochs, ..c } == run.config);
+            .is_ok_and(|c| YinYangConfig { epochs, ..c } == run.config);
     if !resume && dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|source| Error::Io {
             path: dir.clone(),

@@ -180,10 +180,11 @@ fn tiled_shared_delays_repeat_over_the_inputs() {
 #[cfg(not(feature = "wgpu"))]
 #[test]
 fn gpu_device_without_the_wgpu_feature_is_a_clear_error() {
-    use delgrad::train::{ComputeDevice, TrainConfig};
-    let config = TrainConfig {
+    use delgrad::experiment::YinYangConfig;
+    use delgrad::trainer::ComputeDevice;
+    let config = YinYangConfig {
         device: ComputeDevice::Wgpu,
-        ..TrainConfig::preset("h30-ws").unwrap()
+        ..YinYangConfig::preset("h30-ws").unwrap()
     };
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("--features wgpu"), "{err}");

@@ -427,10 +427,11 @@ fn train_on_both(
     epochs: usize,
 ) -> Vec<(
     delgrad::experiment::RunSummary,
-    Vec<delgrad::train::EpochMetrics>,
+    Vec<delgrad::trainer::EpochMetrics>,
 )> {
     use delgrad::experiment::run;
-    use delgrad::train::{ComputeDevice, EpochMetrics, Progress, TrainConfig};
+    use delgrad::experiment::YinYangConfig;
+    use delgrad::trainer::{ComputeDevice, EpochMetrics, Progress};
     let summaries: Vec<(delgrad::experiment::RunSummary, Vec<EpochMetrics>)> =
         [ComputeDevice::Cpu, ComputeDevice::Wgpu]
             .into_iter()
@@ -440,10 +441,10 @@ fn train_on_both(
                     std::process::id()
                 ));
                 let _ = std::fs::remove_dir_all(&dir);
-                let config = TrainConfig {
+                let config = YinYangConfig {
                     epochs,
                     device,
-                    ..TrainConfig::preset(preset).unwrap()
+                    ..YinYangConfig::preset(preset).unwrap()
                 };
                 let summary = run(&config, &dir, false, Progress::Callback(None)).unwrap();
                 let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
@@ -456,7 +457,7 @@ fn train_on_both(
 
 #[test]
 fn yinyang_training_on_the_gpu_follows_the_cpu_run() {
-    use delgrad::train::ComputeDevice;
+    use delgrad::trainer::ComputeDevice;
     let summaries = train_on_both("h30-ws", 3);
     let (cpu, gpu) = (&summaries[0], &summaries[1]);
     assert_eq!(gpu.0.config.device, ComputeDevice::Wgpu);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use delgrad::experiment::{self, RunSummary};
 use delgrad::sweep::{self, SweepObserver, SweepRun};
-use delgrad::train::Progress;
+use delgrad::trainer::Progress;
 use delgrad::DelayKind;
 
 #[derive(Default)]
@@ -45,7 +45,7 @@ fn sweep_runs_skips_resumes_and_aggregates() {
     // An interrupted run: one of its two epochs trained (checkpoints kept), no summary.
     let interrupted = &runs[1];
     let dir = sweep::run_dir(&root, interrupted);
-    let first_epoch = delgrad::train::TrainConfig {
+    let first_epoch = delgrad::experiment::YinYangConfig {
         epochs: 1,
         ..interrupted.config.clone()
     };

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use delgrad::experiment::YinYangConfig;
 use delgrad::experiment::{run, run_eval, RunSummary};
-use delgrad::train::{last_checkpoint, EpochMetrics, Progress, TrainConfig};
+use delgrad::trainer::{last_checkpoint, EpochMetrics, Progress};
 use delgrad::Error;
 
 fn scratch(name: &str) -> PathBuf {
@@ -13,14 +14,14 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn quick(preset: &str, epochs: usize) -> TrainConfig {
-    TrainConfig {
+fn quick(preset: &str, epochs: usize) -> YinYangConfig {
+    YinYangConfig {
         epochs,
-        ..TrainConfig::preset(preset).unwrap()
+        ..YinYangConfig::preset(preset).unwrap()
     }
 }
 
-fn train(config: &TrainConfig, dir: &Path, resume: bool) -> delgrad::Result<RunSummary> {
+fn train(config: &YinYangConfig, dir: &Path, resume: bool) -> delgrad::Result<RunSummary> {
     run(config, dir, resume, Progress::Callback(None))
 }
 
@@ -128,15 +129,15 @@ fn resume_without_checkpoint_and_bad_configs_are_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     assert!(train(&quick("h30-w", 2), &dir, true).is_err());
     for bad in [
-        TrainConfig {
+        YinYangConfig {
             hidden: 0,
             ..quick("h30-w", 1)
         },
-        TrainConfig {
+        YinYangConfig {
             lr: f64::NAN,
             ..quick("h30-w", 1)
         },
-        TrainConfig {
+        YinYangConfig {
             batch_size: 0,
             ..quick("h30-w", 1)
         },
@@ -146,7 +147,7 @@ fn resume_without_checkpoint_and_bad_configs_are_errors() {
             Err(Error::InvalidConfig(_))
         ));
     }
-    assert!(TrainConfig::preset("h31-x").is_err());
+    assert!(YinYangConfig::preset("h31-x").is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -178,4 +179,39 @@ fn eval_mode_reproduces_the_reference_accuracies() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The published Yin-Yang runs (`artifacts/yinyang/`) were trained before the general trainer
+/// existed; the presets must still give the very same numbers. The fixtures are the first rows
+/// of their `metrics.csv` (every column but the wall time).
+#[test]
+fn presets_reproduce_the_published_runs_bit_for_bit() {
+    for (preset, epochs) in [("h30-ws", 3), ("hw-wa", 2)] {
+        let dir = scratch(&format!("published-{preset}"));
+        train(&quick(preset, epochs), &dir, false).unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "tests/fixtures/published-metrics/{preset}-seed0.csv"
+        ));
+        let want = EpochMetrics::parse_csv(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+        let got = EpochMetrics::read_csv(&dir.join("metrics.csv")).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            let bits = |m: &EpochMetrics| {
+                [
+                    m.train_loss,
+                    m.train_accuracy,
+                    m.val_loss,
+                    m.val_accuracy,
+                    m.learning_rate,
+                ]
+                .map(f64::to_bits)
+            };
+            assert_eq!(
+                (g.epoch, bits(g)),
+                (w.epoch, bits(w)),
+                "{preset}: {g:?} vs {w:?}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

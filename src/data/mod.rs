@@ -8,15 +8,19 @@
 //! * [`encoding`]: `(x, y, 1 - x, 1 - y)` to input spike times, with optional repetition;
 //! * [`burn_data`]: [`YinYangDataset`], [`YinYangBatcher`] and [`YinYangBatch`].
 
+#[cfg(feature = "trainer")]
 pub mod burn_data;
 pub mod classification;
+#[cfg(feature = "trainer")]
 pub mod csv;
 pub mod encoding;
 pub mod mt19937;
 pub mod yinyang;
 
+#[cfg(feature = "trainer")]
 pub use burn_data::{YinYangBatch, YinYangBatcher, YinYangDataset};
 pub use classification::ClassItem;
+#[cfg(feature = "trainer")]
 pub use csv::{format_csv, parse_csv, read_csv, write_csv};
 pub use encoding::InputEncoding;
 pub use mt19937::Mt19937;

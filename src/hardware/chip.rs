@@ -95,7 +95,12 @@ impl ChipProfile {
         crate::io::load_file(path, |bytes| {
             let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
             let profile: Self = if toml {
-                toml::from_str(text).map_err(|e| e.to_string())?
+                #[cfg(feature = "toml")]
+                {
+                    toml::from_str(text).map_err(|e| e.to_string())?
+                }
+                #[cfg(not(feature = "toml"))]
+                return Err("TOML chip profiles need the cargo feature `toml`".to_string());
             } else {
                 serde_json::from_str(text).map_err(|e| e.to_string())?
             };

@@ -1,0 +1,1 @@
+//! MNIST from the standard IDX files.

@@ -1,0 +1,293 @@
+//! Per-epoch metrics: collected from Burn's metric updates, written to `metrics.csv` after every
+//! epoch, and reported to a callback or Burn's dashboard.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use burn::train::logger::MetricLogger;
+use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
+use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::renderer::{
+    EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining, ProgressType, TrainingProgress,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Mean training loss over the epoch.
+    pub train_loss: f64,
+    /// Training accuracy over the epoch (fraction; the network changes during the epoch).
+    pub train_accuracy: f64,
+    /// Validation loss at the end of the epoch.
+    pub val_loss: f64,
+    /// Validation accuracy at the end of the epoch (fraction).
+    pub val_accuracy: f64,
+    /// Learning rate of the weights during the epoch.
+    pub learning_rate: f64,
+    /// Wall time of the epoch (training plus validation).
+    pub seconds: f64,
+}
+
+/// Header of `metrics.csv`.
+pub const METRICS_HEADER: &str =
+    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds";
+
+impl EpochMetrics {
+    /// The fields as written: Rust's shortest round-trip decimals (`inf`, `NaN` as Rust prints
+    /// them), so files stay byte-identical across releases.
+    fn fields(&self) -> [String; 7] {
+        [
+            self.epoch.to_string(),
+            self.train_loss.to_string(),
+            self.train_accuracy.to_string(),
+            self.val_loss.to_string(),
+            self.val_accuracy.to_string(),
+            self.learning_rate.to_string(),
+            self.seconds.to_string(),
+        ]
+    }
+
+    /// The text of a `metrics.csv` file holding `rows`.
+    pub fn to_csv(rows: &[Self]) -> Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header: Vec<&str> = METRICS_HEADER.split(',').collect();
+        let csv_err = |e: csv::Error| Error::Malformed(format!("writing metrics.csv: {e}"));
+        w.write_record(&header).map_err(csv_err)?;
+        for row in rows {
+            w.write_record(row.fields()).map_err(csv_err)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| Error::Malformed(format!("writing metrics.csv: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| Error::Malformed(format!("metrics.csv: {e}")))
+    }
+
+    /// Parses the rows of a `metrics.csv` file.
+    pub fn parse_csv(text: &str) -> Result<Vec<Self>> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader
+            .headers()
+            .map_err(|e| Error::Malformed(format!("metrics.csv header: {e}")))?;
+        if header.iter().collect::<Vec<_>>().join(",") != METRICS_HEADER {
+            return Err(Error::Malformed(
+                "metrics.csv has an unexpected header".into(),
+            ));
+        }
+        reader
+            .deserialize()
+            .enumerate()
+            .map(|(k, row)| {
+                row.map_err(|e| Error::Malformed(format!("metrics.csv row {}: {e}", k + 2)))
+            })
+            .collect()
+    }
+
+    /// Reads a `metrics.csv` file.
+    pub fn read_csv(path: &Path) -> Result<Vec<Self>> {
+        crate::io::load_file(path, |bytes| {
+            let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+            Self::parse_csv(text).map_err(|e| e.to_string())
+        })
+    }
+
+    /// Writes `rows` as a `metrics.csv` file, atomically.
+    pub fn write_csv(path: &Path, rows: &[Self]) -> Result<()> {
+        crate::io::write_atomically(path, Self::to_csv(rows)?.as_bytes())
+    }
+}
+
+/// Called with every finished epoch.
+pub type EpochCallback = Box<dyn FnMut(&EpochMetrics) + Send>;
+
+/// How a run reports progress.
+pub enum Progress {
+    /// Burn's terminal dashboard when stdout is a terminal, else Burn's plain-text renderer.
+    Dashboard,
+    /// No rendering; the callback (if any) receives every finished epoch.
+    Callback(Option<EpochCallback>),
+}
+
+impl Progress {
+    /// One line per finished epoch on stdout (for logs and pipes).
+    pub fn lines(total_epochs: usize) -> Self {
+        Progress::Callback(Some(Box::new(move |m: &EpochMetrics| {
+            println!(
+                "epoch {:>3}/{total_epochs}  train loss {:.4} acc {:.1} %  val loss {:.4} acc {:.1} %  lr {:.5}  {:.2} s",
+                m.epoch,
+                m.train_loss,
+                100.0 * m.train_accuracy,
+                m.val_loss,
+                100.0 * m.val_accuracy,
+                m.learning_rate,
+                m.seconds
+            )
+        })))
+    }
+
+    /// Burn's dashboard when stdout is a terminal and `quiet` is off, else [`Progress::lines`]:
+    /// the dashboard needs a terminal, and logs want one line per epoch.
+    pub fn for_stdout(quiet: bool, total_epochs: usize) -> Self {
+        use std::io::IsTerminal;
+        if quiet || !std::io::stdout().is_terminal() {
+            Self::lines(total_epochs)
+        } else {
+            Progress::Dashboard
+        }
+    }
+}
+
+/// Collects Burn's metric updates into per-epoch rows and writes `metrics.csv` after each epoch.
+pub(crate) struct EpochLogger {
+    names: HashMap<MetricId, String>,
+    current: HashMap<String, f64>,
+    rows: Arc<Mutex<Vec<EpochMetrics>>>,
+    csv_path: PathBuf,
+    epoch_start: Instant,
+    on_epoch: Option<EpochCallback>,
+}
+
+impl EpochLogger {
+    pub(crate) fn new(
+        rows: Arc<Mutex<Vec<EpochMetrics>>>,
+        csv_path: PathBuf,
+        on_epoch: Option<EpochCallback>,
+    ) -> Self {
+        Self {
+            names: HashMap::new(),
+            current: HashMap::new(),
+            rows,
+            csv_path,
+            epoch_start: Instant::now(),
+            on_epoch,
+        }
+    }
+}
+
+impl MetricLogger for EpochLogger {
+    fn log(&mut self, update: MetricsUpdate, _epoch: usize, split: &Split) {
+        let prefix = match split {
+            Split::Train => "train",
+            Split::Valid => "valid",
+            Split::Test(_) => return,
+        };
+        for entry in update.entries_numeric {
+            if let Some(name) = self.names.get(&entry.entry.metric_id) {
+                // The running entry is the mean over the epoch so far.
+                self.current
+                    .insert(format!("{prefix}/{name}"), entry.running_entry.current());
+            }
+        }
+    }
+
+    fn read_numeric(
+        &mut self,
+        _name: &str,
+        _epoch: usize,
+        _split: &Split,
+    ) -> std::result::Result<Vec<NumericEntry>, String> {
+        Err("delgrad's epoch logger keeps epoch summaries only".into())
+    }
+
+    fn log_metric_definition(&mut self, definition: MetricDefinition) {
+        self.names.insert(definition.metric_id, definition.name);
+    }
+
+    fn log_epoch_summary(&mut self, summary: EpochSummary) {
+        if !matches!(summary.split, Split::Valid) {
+            return;
+        }
+        let get = |k: &str| self.current.get(k).copied().unwrap_or(f64::NAN);
+        let row = EpochMetrics {
+            epoch: summary.epoch_number,
+            train_loss: get("train/Loss"),
+            train_accuracy: get("train/Accuracy") / 100.0,
+            val_loss: get("valid/Loss"),
+            val_accuracy: get("valid/Accuracy") / 100.0,
+            learning_rate: get("train/Learning Rate"),
+            seconds: self.epoch_start.elapsed().as_secs_f64(),
+        };
+        self.epoch_start = Instant::now();
+        self.current.clear();
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        rows.retain(|r| r.epoch < row.epoch);
+        rows.push(row.clone());
+        // Best effort during training; the final file is written again (and checked) at the end.
+        let _ = EpochMetrics::write_csv(&self.csv_path, &rows);
+        drop(rows);
+        if let Some(cb) = self.on_epoch.as_mut() {
+            cb(&row);
+        }
+    }
+}
+
+/// A renderer that draws nothing (tests and batch jobs); progress goes to the epoch callback.
+pub(crate) struct QuietRenderer;
+
+impl MetricsRendererTraining for QuietRenderer {
+    fn update_train(&mut self, _: MetricState) {}
+    fn update_valid(&mut self, _: MetricState) {}
+    fn render_train(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
+    fn render_valid(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
+    fn on_train_end(
+        &mut self,
+        _: Option<burn::train::LearnerSummary>,
+    ) -> std::result::Result<(), Box<dyn core::error::Error>> {
+        Ok(())
+    }
+}
+
+impl MetricsRendererEvaluation for QuietRenderer {
+    fn update_test(&mut self, _: EvaluationName, _: MetricState) {}
+    fn render_test(&mut self, _: EvaluationProgress, _: Vec<ProgressType>) {}
+}
+
+impl MetricsRenderer for QuietRenderer {
+    fn manual_close(&mut self) {}
+    fn register_metric(&mut self, _: MetricDefinition) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(epoch: usize) -> EpochMetrics {
+        EpochMetrics {
+            epoch,
+            train_loss: 0.25,
+            train_accuracy: 0.9,
+            val_loss: f64::INFINITY,
+            val_accuracy: 0.875,
+            learning_rate: 0.0095,
+            seconds: 1.5e-3,
+        }
+    }
+
+    #[test]
+    fn metrics_csv_round_trips_and_keeps_rusts_number_format() {
+        let rows = vec![row(1), row(2)];
+        let text = EpochMetrics::to_csv(&rows).unwrap();
+        assert_eq!(
+            text.lines().nth(1).unwrap(),
+            "1,0.25,0.9,inf,0.875,0.0095,0.0015"
+        );
+        assert!(text.starts_with(METRICS_HEADER));
+        assert_eq!(EpochMetrics::parse_csv(&text).unwrap(), rows);
+    }
+
+    #[test]
+    fn malformed_metrics_are_reported_with_their_row() {
+        let text =
+            format!("{METRICS_HEADER}\n1,0.1,0.2,0.3,0.4,0.5,0.6\n2,0.1,x,0.3,0.4,0.5,0.6\n");
+        let err = EpochMetrics::parse_csv(&text).unwrap_err().to_string();
+        assert!(err.contains("row 3"), "{err}");
+        assert!(EpochMetrics::parse_csv("a,b\n1,2\n").is_err());
+    }
+}
