@@ -5,8 +5,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -30,7 +29,6 @@ pub(crate) fn load_file<T>(
 /// either its previous content or all of `bytes`, never a part. The directory must exist; any
 /// failure is an [`Error::Io`] naming `path`, and the temporary file is removed.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let io_err = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -42,34 +40,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         ))
     })?;
     let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
-    let result = (|| -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(source) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(source));
-    }
+    // A sibling, so that the rename stays within one file system; named after the target so that
+    // one left behind by a crash says what it was for.
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // tempfile creates owner-only files; results are meant to be read like any file the user
+    // writes, so ask for what `File::create` asks for (the umask still applies).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    // Dropping the temporary file on any error below deletes it.
+    let mut tmp = builder.tempfile_in(dir).map_err(io_err)?;
+    tmp.write_all(bytes).map_err(io_err)?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
     // Make the rename itself durable (best effort; not every platform can open a directory).
     #[cfg(unix)]
-    if let Ok(d) = fs::File::open(&dir) {
+    if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -78,13 +70,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("delgrad-io-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     fn entries(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
@@ -97,36 +82,52 @@ mod tests {
 
     #[test]
     fn replaces_the_whole_file_and_leaves_no_temporary_behind() {
-        let dir = scratch("replace");
-        let path = dir.join("table.md");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.md");
         write_atomically(&path, b"a long first version\n").unwrap();
         write_atomically(&path, b"short\n").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"short\n");
-        assert_eq!(entries(&dir), ["table.md"]);
-        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(entries(dir.path()), ["table.md"]);
     }
 
     #[test]
     fn a_failed_write_is_a_typed_error_and_changes_nothing() {
-        let dir = scratch("fail");
-        let missing_dir = dir.join("no-such-dir").join("results.json");
+        let dir = tempfile::tempdir().unwrap();
+        let missing_dir = dir.path().join("no-such-dir").join("results.json");
         match write_atomically(&missing_dir, b"{}") {
-            Err(Error::Io { path, .. }) => assert_eq!(path, missing_dir),
+            Err(Error::Io { path, source }) => {
+                assert_eq!(path, missing_dir);
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
             other => panic!("expected an I/O error, got {other:?}"),
         }
         // A directory in the way: the rename fails, the old entry and no temporary remain.
-        let blocked = dir.join("blocked");
+        let blocked = dir.path().join("blocked");
         fs::create_dir(&blocked).unwrap();
         assert!(matches!(
             write_atomically(&blocked, b"x"),
             Err(Error::Io { .. })
         ));
         assert!(blocked.is_dir());
-        assert_eq!(entries(&dir), ["blocked"]);
+        assert_eq!(entries(dir.path()), ["blocked"]);
         assert!(matches!(
             write_atomically(Path::new("/"), b"x"),
             Err(Error::Io { .. })
         ));
-        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The written file gets the permissions a plain `File::create` would give it, not the
+    /// owner-only ones of a temporary file.
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_as_readable_as_a_plainly_created_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.txt");
+        fs::write(&plain, b"x").unwrap();
+        let atomic = dir.path().join("atomic.txt");
+        write_atomically(&atomic, b"x").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&atomic), mode(&plain));
     }
 }

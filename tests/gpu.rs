@@ -436,11 +436,8 @@ fn train_on_both(
         [ComputeDevice::Cpu, ComputeDevice::Wgpu]
             .into_iter()
             .map(|device| {
-                let dir = std::env::temp_dir().join(format!(
-                    "delgrad-gpu-train-{preset}-{device:?}-{}",
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_dir_all(&dir);
+                let tmp = tempfile::tempdir().unwrap();
+                let dir = tmp.path().join("run");
                 let config = YinYangConfig {
                     epochs,
                     device,
@@ -448,7 +445,6 @@ fn train_on_both(
                 };
                 let summary = run(&config, &dir, false, Progress::Callback(None)).unwrap();
                 let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-                let _ = std::fs::remove_dir_all(&dir);
                 (summary, EpochMetrics::parse_csv(&text).unwrap())
             })
             .collect();

@@ -243,8 +243,8 @@ fn chip_delays_and_weights_stay_in_range_and_on_the_grid() {
 
 #[test]
 fn profiles_load_from_json_and_toml_and_bad_ones_are_rejected() {
-    let dir = std::env::temp_dir().join(format!("delgrad-chip-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let p = ChipProfile::brainscales2();
     let json = dir.join("chip.json");
     std::fs::write(&json, serde_json::to_string(&p).unwrap()).unwrap();
@@ -266,5 +266,4 @@ fn profiles_load_from_json_and_toml_and_bad_ones_are_rejected() {
     std::fs::write(&json, "{\"name\": \"x\", \"typo\": 1}").unwrap();
     assert!(ChipProfile::load(&json).is_err());
     assert!(ChipProfile::from_name_or_file("bss2").unwrap() == p);
-    let _ = std::fs::remove_dir_all(&dir);
 }

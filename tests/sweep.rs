@@ -27,8 +27,8 @@ impl SweepObserver for Count {
 
 #[test]
 fn sweep_runs_skips_resumes_and_aggregates() {
-    let root = std::env::temp_dir().join(format!("delgrad-sweep-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("sweep");
     let runs = sweep::grid(
         &[DelayKind::None, DelayKind::Synaptic],
         &[3],
@@ -112,5 +112,4 @@ fn sweep_runs_skips_resumes_and_aggregates() {
     ] {
         assert!(root.join(name).exists(), "{name}");
     }
-    let _ = std::fs::remove_dir_all(&root);
 }

@@ -3,15 +3,19 @@
 
 use std::path::{Path, PathBuf};
 
+use tempfile::TempDir;
+
 use delgrad::experiment::YinYangConfig;
 use delgrad::experiment::{run, run_eval, RunSummary};
 use delgrad::trainer::{last_checkpoint, EpochMetrics, Progress};
 use delgrad::Error;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("delgrad-training-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A run directory that does not exist yet (runs create theirs) inside a fresh temporary
+/// directory, which is removed when the returned guard is dropped.
+fn scratch() -> (TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    (tmp, dir)
 }
 
 fn quick(preset: &str, epochs: usize) -> YinYangConfig {
@@ -27,7 +31,7 @@ fn train(config: &YinYangConfig, dir: &Path, resume: bool) -> delgrad::Result<Ru
 
 #[test]
 fn short_run_learns_and_writes_every_output() {
-    let dir = scratch("smoke");
+    let (_tmp, dir) = scratch();
     let summary = train(&quick("h30-ws", 6), &dir, false).unwrap();
     // Chance is 1/3; six epochs of h30-ws reach about 80 %.
     assert!(
@@ -59,29 +63,30 @@ fn short_run_learns_and_writes_every_output() {
     for name in ["summary.json", "model.json", "config.json"] {
         assert!(dir.join(name).exists(), "{name} missing");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn exported_model_evaluates_to_the_same_output_times() {
-    let dir = scratch("export");
+    let (tmp, dir) = scratch();
     let summary = train(&quick("h30-wa", 3), &dir, false).unwrap();
     let eval_dir = dir.join("eval");
     let eval = run_eval(&dir.join("model.json"), &eval_dir).unwrap();
     assert_eq!(eval.test_accuracy, summary.test_accuracy);
     let trained = std::fs::read(dir.join("test_output_times.csv")).unwrap();
     let evaluated = std::fs::read(eval_dir.join("test_output_times.csv")).unwrap();
-    assert!(
-        trained == evaluated,
-        "output times differ after export and import: {}",
-        dir.display()
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    if trained != evaluated {
+        // Keep the files for a look; the temporary directory would be removed otherwise.
+        let _ = tmp.keep();
+        panic!(
+            "output times differ after export and import: {}",
+            dir.display()
+        );
+    }
 }
 
 #[test]
 fn resume_continues_from_the_last_checkpoint() {
-    let dir = scratch("resume");
+    let (_tmp, dir) = scratch();
     // A run that stopped after 2 epochs (its checkpoints are what an interrupted run leaves).
     train(&quick("h5-ws", 2), &dir, false).unwrap();
     assert_eq!(last_checkpoint(&dir), Some(2));
@@ -101,12 +106,11 @@ fn resume_continues_from_the_last_checkpoint() {
         train(&quick("h5-ws", 4), &dir, true),
         Err(Error::InvalidConfig(_))
     ));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn corrupted_checkpoint_and_model_files_are_reported() {
-    let dir = scratch("corrupt");
+    let (_tmp, dir) = scratch();
     train(&quick("h5-ws", 2), &dir, false).unwrap();
     let ckpt = dir.join("checkpoint").join("model-2.mpk");
     let bytes = std::fs::read(&ckpt).unwrap();
@@ -120,14 +124,13 @@ fn corrupted_checkpoint_and_model_files_are_reported() {
     std::fs::write(&model, &text[..text.len() / 2]).unwrap();
     let err = run_eval(&model, &dir.join("eval")).unwrap_err();
     assert!(matches!(err, Error::MalformedFile { .. }), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn resume_without_checkpoint_and_bad_configs_are_errors() {
-    let dir = scratch("nothing");
-    std::fs::create_dir_all(&dir).unwrap();
-    assert!(train(&quick("h30-w", 2), &dir, true).is_err());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert!(train(&quick("h30-w", 2), dir, true).is_err());
     for bad in [
         YinYangConfig {
             hidden: 0,
@@ -143,18 +146,17 @@ fn resume_without_checkpoint_and_bad_configs_are_errors() {
         },
     ] {
         assert!(matches!(
-            train(&bad, &dir, false),
+            train(&bad, dir, false),
             Err(Error::InvalidConfig(_))
         ));
     }
     assert!(YinYangConfig::preset("h31-x").is_err());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn eval_mode_reproduces_the_reference_accuracies() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference");
-    let dir = scratch("eval-reference");
+    let (_tmp, dir) = scratch();
     for (name, correct) in [
         ("h30_w", 967),
         ("h30_wa", 975),
@@ -178,7 +180,6 @@ fn eval_mode_reproduces_the_reference_accuracies() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The published Yin-Yang runs (`artifacts/yinyang/`) were trained before the general trainer
@@ -187,7 +188,7 @@ fn eval_mode_reproduces_the_reference_accuracies() {
 #[test]
 fn presets_reproduce_the_published_runs_bit_for_bit() {
     for (preset, epochs) in [("h30-ws", 3), ("hw-wa", 2)] {
-        let dir = scratch(&format!("published-{preset}"));
+        let (_tmp, dir) = scratch();
         train(&quick(preset, epochs), &dir, false).unwrap();
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
             "tests/fixtures/published-metrics/{preset}-seed0.csv"

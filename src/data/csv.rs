@@ -3,9 +3,9 @@
 //! The format is the one of the shipped splits: a header line `x,y,label`, then one sample per
 //! line, coordinates written as the shortest decimal that round-trips (Python's `repr(float)`),
 //! the label as an integer 0, 1 or 2, lines ending in `\n`. [`write_csv`] reproduces the shipped
-//! files byte for byte; [`read_csv`] also accepts `\r\n` line endings and surrounding blanks.
+//! files byte for byte; [`read_csv`] also accepts `\r\n` line endings, blanks around fields and
+//! empty lines (skipped, as CSV readers commonly do).
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use super::yinyang::{YinYangSample, NUM_CLASSES};
@@ -37,31 +37,41 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<Vec<YinYangSample>> {
 /// Parses `x,y,label` CSV text. Errors are [`Error::Malformed`] naming the line; see
 /// [`read_csv`] for what is checked.
 pub fn parse_csv(text: &str) -> Result<Vec<YinYangSample>> {
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, header)) if header.split(',').map(str::trim).eq(CSV_HEADER.split(',')) => {}
-        Some((_, header)) => {
-            return Err(Error::Malformed(format!(
-                "line 1: expected header `{CSV_HEADER}`, got `{}`",
-                header.trim()
-            )))
-        }
-        None => {
-            return Err(Error::Malformed(format!(
-                "empty file, expected header `{CSV_HEADER}`"
-            )))
-        }
+    // Field counts are checked here rather than by the reader, to name the expected fields.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map_or(1, |p| line_at(text, p.byte()));
+        Error::Malformed(format!("line {line}: {e}"))
+    };
+    let header = reader.headers().map_err(csv_err)?;
+    if header.is_empty() {
+        return Err(Error::Malformed(format!(
+            "empty file, expected header `{CSV_HEADER}`"
+        )));
+    }
+    if !header.iter().eq(CSV_HEADER.split(',')) {
+        let line = header.position().map_or(1, |p| line_at(text, p.byte()));
+        return Err(Error::Malformed(format!(
+            "line {line}: expected header `{CSV_HEADER}`, got `{}`",
+            join(header)
+        )));
     }
     let mut samples = Vec::new();
-    for (i, line) in lines {
-        let line_no = i + 1;
-        let bad = |reason: String| Error::Malformed(format!("line {line_no}: {reason}"));
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if fields.len() != 3 {
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_err)? {
+        let bad = |reason: String| {
+            let line = record.position().map_or(1, |p| line_at(text, p.byte()));
+            Error::Malformed(format!("line {line}: {reason}"))
+        };
+        if record.len() != 3 {
             return Err(bad(format!(
                 "expected 3 fields `x,y,label`, got {} in `{}`",
-                fields.len(),
-                line.trim()
+                record.len(),
+                join(&record)
             )));
         }
         let coord = |name: &str, s: &str| -> Result<f64> {
@@ -71,15 +81,35 @@ pub fn parse_csv(text: &str) -> Result<Vec<YinYangSample>> {
                 Err(_) => Err(bad(format!("{name} `{s}` is not a number"))),
             }
         };
-        let x = coord("x", fields[0])?;
-        let y = coord("y", fields[1])?;
-        let label = match fields[2].parse::<usize>() {
+        let x = coord("x", &record[0])?;
+        let y = coord("y", &record[1])?;
+        let label = match record[2].parse::<usize>() {
             Ok(l) if l < NUM_CLASSES => l,
-            _ => return Err(bad(format!("label `{}` is not one of 0, 1, 2", fields[2]))),
+            _ => return Err(bad(format!("label `{}` is not one of 0, 1, 2", &record[2]))),
         };
         samples.push(YinYangSample { x, y, label });
     }
     Ok(samples)
+}
+
+/// The 1-based line of the record the reader started reading at byte `start`. The reader's own
+/// line numbers are not used: a record's position is where reading resumed after the previous
+/// record, so it lags behind skipped empty lines and the `\n` of a `\r\n` ending.
+fn line_at(text: &str, start: u64) -> usize {
+    let start = usize::try_from(start).map_or(text.len(), |s| s.min(text.len()));
+    let skipped = text.as_bytes()[start..]
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    1 + text.as_bytes()[..start + skipped]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+/// A record's fields as they would be written, for messages.
+fn join(record: &csv::StringRecord) -> String {
+    record.iter().collect::<Vec<_>>().join(",")
 }
 
 /// Formats samples as `x,y,label` CSV text (header included, every line ending in `\n`).
@@ -87,9 +117,14 @@ pub fn parse_csv(text: &str) -> Result<Vec<YinYangSample>> {
 /// Errors: [`Error::Malformed`] if a coordinate is not finite or a label is not 0, 1 or 2
 /// (the file could not be read back).
 pub fn format_csv(samples: &[YinYangSample]) -> Result<String> {
-    let mut out = String::with_capacity(40 * (samples.len() + 1));
-    out.push_str(CSV_HEADER);
-    out.push('\n');
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::with_capacity(40 * (samples.len() + 1)));
+    // Writing into memory fails only on a bug of ours; still an error, not a panic.
+    let write_err = |e: csv::Error| Error::Malformed(format!("cannot format CSV: {e}"));
+    writer
+        .write_record(CSV_HEADER.split(','))
+        .map_err(write_err)?;
     for (i, s) in samples.iter().enumerate() {
         if !(s.x.is_finite() && s.y.is_finite()) || s.label >= NUM_CLASSES {
             return Err(Error::Malformed(format!(
@@ -97,10 +132,14 @@ pub fn format_csv(samples: &[YinYangSample]) -> Result<String> {
                 s.x, s.y, s.label
             )));
         }
-        // Writing to a String cannot fail.
-        let _ = writeln!(out, "{},{},{}", py_repr(s.x), py_repr(s.y), s.label);
+        writer
+            .write_record([py_repr(s.x), py_repr(s.y), s.label.to_string()])
+            .map_err(write_err)?;
     }
-    Ok(out)
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Malformed(format!("cannot format CSV: {}", e.error())))?;
+    String::from_utf8(bytes).map_err(|e| Error::Malformed(format!("cannot format CSV: {e}")))
 }
 
 /// Writes samples to an `x,y,label` CSV file (see [`format_csv`]), atomically.
@@ -195,9 +234,12 @@ mod tests {
         let text = format_csv(&samples).unwrap();
         assert!(text.starts_with("x,y,label\n0.6803075385877797,0.450499251969543,2\n"));
         assert_eq!(parse_csv(&text).unwrap(), samples);
-        // CRLF and blanks are accepted too.
+        // CRLF, blanks and empty lines are accepted too.
         let crlf = text.replace('\n', "\r\n").replace(',', " , ");
         assert_eq!(parse_csv(&crlf).unwrap(), samples);
+        let gaps = format!("\n{}\n\n", text.replacen('\n', "\n\n", 2));
+        assert_eq!(parse_csv(&gaps).unwrap(), samples);
+        assert!(parse_csv("x,y,label\n").unwrap().is_empty());
     }
 
     #[test]
@@ -215,7 +257,13 @@ mod tests {
             ("x,y,label\n0.1,0.2,3\n", "line 2: label `3`"),
             ("x,y,label\n0.1,0.2,-1\n", "line 2: label `-1`"),
             ("x,y,label\n0.1,0.2,1.0\n", "line 2: label `1.0`"),
-            ("x,y,label\n\n", "line 2: expected 3 fields"),
+            ("x,y,label\n \n", "line 2: expected 3 fields"),
+            // Lines are counted across skipped empty lines and `\r\n` endings.
+            (
+                "x,y,label\r\n0.1,0.2,1\r\n\r\n\r\n0.1,0.2,5\r\n",
+                "line 5: label `5`",
+            ),
+            ("\nx,y\n", "line 2: expected header"),
         ];
         for (text, msg) in bad {
             match parse_csv(text) {
@@ -241,8 +289,8 @@ mod tests {
 
     #[test]
     fn file_errors_are_typed() {
-        let dir = std::env::temp_dir().join(format!("delgrad-csv-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let missing = dir.join("missing.csv");
         assert!(matches!(read_csv(&missing), Err(Error::Io { .. })));
         let bad = dir.join("bad.csv");
@@ -258,6 +306,5 @@ mod tests {
         let samples = crate::data::YinYang::generate(20, 1);
         write_csv(&good, &samples).unwrap();
         assert_eq!(read_csv(&good).unwrap(), samples);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
