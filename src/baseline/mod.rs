@@ -11,7 +11,9 @@
 //! * [`model`]: [`SurrogateNetworkConfig`] + [`SurrogateNetwork`], readouts (a) first-spike
 //!   times with DelGrad's shift-invariant MSE and (b) max-over-time of non-spiking leaky outputs
 //!   with cross-entropy;
-//! * [`training`]: the training loop on the Yin-Yang splits ([`train_baseline`]).
+//! * [`training`]: the training loop on the Yin-Yang splits ([`train_baseline`]);
+//! * [`ann`]: not spiking at all: a same-size ReLU MLP ([`train_ann`]), the conventional
+//!   reference point on any classification data.
 //!
 //! Model, step by step. Input spikes are placed on the nearest grid point. A hidden neuron's
 //! membrane `V[n]` is the exact solution at `t = n dt` (exact exponential propagation of current
@@ -22,12 +24,14 @@
 //! times converge to DelGrad's exact ones with an error of order `dt` (tested in
 //! `tests/baseline.rs`).
 
+pub mod ann;
 pub mod delays;
 pub mod model;
 pub mod simulator;
 pub mod surrogate;
 pub mod training;
 
+pub use ann::{train_ann, AnnConfig, AnnResult, Mlp};
 pub use delays::{delayed_currents, DelayTaps};
 pub use model::{
     Readout, SurrogateLinear, SurrogateNetwork, SurrogateNetworkConfig, SurrogateOutput,
