@@ -23,6 +23,7 @@ pub struct ReadmeDoctests;
 pub mod backend;
 pub mod baseline;
 pub mod data;
+pub mod encoding;
 pub mod error;
 pub mod experiment;
 #[cfg(feature = "wgpu")]
