@@ -56,6 +56,72 @@ pub enum Error {
     #[error("training stopped: {0}")]
     Training(String),
 
+    /// A feature value that is NaN or infinite, found while encoding it into spike times.
+    #[error("feature [{sample}, {feature}] is {value}; features must be finite")]
+    InvalidFeature {
+        /// Row of the batch (0 when a single feature vector is encoded).
+        sample: usize,
+        /// Index of the feature in its vector.
+        feature: usize,
+        /// The offending value.
+        value: f64,
+    },
+
+    /// A data file that is not there.
+    #[error("data file not found: {path}{}", also_tried_note(.also_tried))]
+    MissingFile {
+        /// The file looked for.
+        path: PathBuf,
+        /// A second name looked for in its place (for example the `.gz` form), if any.
+        also_tried: Option<PathBuf>,
+    },
+
+    /// One row of a text data file that does not parse.
+    #[error("malformed row in {path}, line {line}: {reason}")]
+    MalformedRow {
+        /// The file (or a description of bundled data).
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the row.
+        reason: String,
+    },
+
+    /// A binary file whose leading magic number is not the one of its format.
+    #[error("{path} has magic number {found}, expected {expected}")]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The magic number read.
+        found: u32,
+        /// The magic number of the expected format.
+        expected: u32,
+    },
+
+    /// A file that ends before the data its header announces.
+    #[error("{path} is truncated: its header announces {expected} bytes, it has {found}")]
+    Truncated {
+        /// The file (its decompressed content, if it is gzipped).
+        path: PathBuf,
+        /// Bytes the header implies.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+
+    /// Two files that must describe the same number of examples but do not.
+    #[error("{images_path} holds {images} images but {labels_path} holds {labels} labels")]
+    CountMismatch {
+        /// The images file.
+        images_path: PathBuf,
+        /// Number of images.
+        images: usize,
+        /// The labels file.
+        labels_path: PathBuf,
+        /// Number of labels.
+        labels: usize,
+    },
+
     /// Reading or writing a file failed.
     #[error("i/o error on {path}: {source}")]
     Io {
@@ -65,6 +131,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn also_tried_note(also_tried: &Option<PathBuf>) -> String {
+    match also_tried {
+        Some(p) => format!(" (nor {})", p.display()),
+        None => String::new(),
+    }
 }
 
 /// Result with the library's [`Error`].

@@ -28,6 +28,7 @@ pub mod backend;
 #[cfg(feature = "trainer")]
 pub mod baseline;
 pub mod data;
+pub mod encoding;
 pub mod error;
 #[cfg(feature = "trainer")]
 pub mod experiment;
