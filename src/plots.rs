@@ -1,12 +1,11 @@
-//! PNG figures: learning curves, decision maps, spike-time histograms and a generic line chart.
+//! PNG figures: learning curves, decision maps, spike-time histograms and rasters, confusion
+//! matrices and a generic line chart.
 //!
-//! Rendering is pure Rust and needs no system library: [`plotters`] draws axes, grids and
-//! data into an RGB buffer, text is laid out and rasterised with `ab_glyph` from a font
-//! embedded in the binary (Ubuntu Light, from the `epaint_default_fonts` crate, Ubuntu Font
-//! Licence 1.0), and the `png` crate encodes the buffer. The same font is also registered with
-//! plotters' own `ab_glyph` text path, but all visible text is drawn by this module, which
-//! places glyphs with their side bearings and kerning (plotters 0.3.7 ignores the bearings,
-//! which gives uneven letter spacing).
+//! Rendering is pure Rust and needs no system library: [`plotters`] lays out and draws the
+//! charts (captions, axes, ticks, log scales, legends, error bars, histograms) into an RGB
+//! buffer, text is rasterised with `ab_glyph` from a font embedded in the binary (Ubuntu Light,
+//! from the `epaint_default_fonts` crate, Ubuntu Font Licence 1.0), and the `png` crate encodes
+//! the buffer.
 //!
 //! Every figure is written atomically: it is encoded into a temporary file in the target's
 //! directory (created if missing) and then renamed over the target, so a reader never sees a
@@ -22,11 +21,14 @@ use std::io;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
-use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, ValueFormatter};
+use ab_glyph::{Font, FontRef, Glyph, PxScale, ScaleFont};
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::ranged1d::{BoldPoints, ValueFormatter};
+use plotters::coord::types::{RangedCoordf64, RangedCoordu32};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
 
 use crate::{Error, Result};
 
@@ -57,18 +59,20 @@ pub fn learning_curves(path: &Path, rows: &[CurvePoint]) -> Result<()> {
     let mut rows = rows.to_vec();
     rows.sort_by_key(|r| r.epoch);
     let (e_min, e_max) = finite_range(rows.iter().map(|r| r.epoch as f64)).unwrap_or((0.0, 1.0));
-    let x = if e_max > e_min {
-        let pad = 0.02 * (e_max - e_min);
-        Axis::linear(e_min - pad, e_max + pad, true)
+    let pad = if e_max > e_min {
+        0.02 * (e_max - e_min)
     } else {
-        Axis::linear(e_min - 0.5, e_max + 0.5, true)
+        0.5
+    };
+    let x = Axis {
+        integer: true,
+        ..Axis::linear(e_min - pad, e_max + pad)
     };
 
     let losses = rows.iter().flat_map(|r| [r.train_loss, r.val_loss]);
     let loss_axis = match finite_range(losses) {
-        Some((lo, hi)) if lo > 0.0 => Axis::log_padded(lo, hi),
-        Some((lo, hi)) => Axis::linear_padded(lo, hi, false),
-        None => Axis::linear(0.0, 1.0, false),
+        Some((lo, hi)) => Axis::padded(lo, hi, lo > 0.0),
+        None => Axis::linear(0.0, 1.0),
     };
     let accuracies = rows
         .iter()
@@ -88,9 +92,9 @@ pub fn learning_curves(path: &Path, rows: &[CurvePoint]) -> Result<()> {
             } else {
                 hi + pad
             };
-            Axis::linear(bottom, top, false)
+            Axis::linear(bottom, top)
         }
-        None => Axis::linear(0.0, 100.0, false),
+        None => Axis::linear(0.0, 100.0),
     };
 
     let markers = rows.len() <= 40;
@@ -176,71 +180,58 @@ pub fn decision_map(
     let (y0, y1) = finite_range(points.iter().map(|p| p.1).chain([0.0, 1.0])).unwrap_or((0.0, 1.0));
     let half = 0.5 * (x1 - x0).max(y1 - y0) * 1.03;
     let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
-    let x_axis = Axis::linear(cx - half, cx + half, false);
-    let y_axis = Axis::linear(cy - half, cy + half, false);
-
-    // Correct points first, then the misclassified ones on top with their rings.
+    let x_axis = Axis::linear(cx - half, cx + half);
+    let y_axis = Axis::linear(cy - half, cy + half);
+    let frame = Frame {
+        title: &heading,
+        x_desc: "x",
+        y_desc: "y",
+        x: &x_axis,
+        y: &y_axis,
+    };
     let drawable = |i: &usize| points[*i].0.is_finite() && points[*i].1.is_finite();
-    let order: Vec<usize> = (0..n)
-        .filter(|&i| !wrong(i))
-        .chain((0..n).filter(|&i| wrong(i)))
-        .filter(drawable)
-        .collect();
 
-    let mut legend: Vec<LegendEntry> = per_class
-        .iter()
-        .map(|(&c, count)| LegendEntry {
-            text: format!("predicted {c} ({count})"),
-            color: class_color(Some(c)),
-            mark: Mark::Dot,
-        })
-        .collect();
-    legend.push(LegendEntry {
-        text: format!("no spike ({silent})"),
-        color: SILENT_GREY,
-        mark: Mark::Dot,
-    });
-    legend.push(LegendEntry {
-        text: format!("misclassified ({errors})"),
-        color: BLACK,
-        mark: Mark::Ring,
-    });
-
-    // The plot is a square of PLOT pixels; the margins around it follow the frame's layout.
+    // The plot is a square of PLOT pixels, with the legend in its own area to the right.
     const PLOT: u32 = 600;
     const LEGEND_W: u32 = 240;
-    let layout = FrameLayout::of(&x_axis, &y_axis, true);
+    let layout = ChartLayout::of(&frame, TITLE_PX);
     let chart_w = layout.left + PLOT + layout.right;
-    let chart_h = layout.top + PLOT + layout.bottom;
-    render_png(path, (chart_w + LEGEND_W, chart_h), |root| {
+    let height = layout.top + PLOT + layout.bottom + BOTTOM_PAD;
+    render_png(path, (chart_w + LEGEND_W, height), |root| {
         let (chart_area, legend_area) = root.split_horizontally(chart_w);
-        let frame = Frame {
-            title: &heading,
-            x_desc: "x",
-            y_desc: "y",
-            x: &x_axis,
-            y: &y_axis,
+        let x = x_axis.linear_coord();
+        let mut chart = build_chart(&chart_area, &frame, &layout, x, y_axis.linear_coord())?;
+        // Correctly classified points first, then every misclassified one on top with its ring.
+        let (ok, misclassified): (Vec<usize>, Vec<usize>) =
+            (0..n).filter(drawable).partition(|&i| !wrong(i));
+        let dots = |set: &[usize]| -> Vec<Circle<(f64, f64), i32>> {
+            let dot = |i: &usize| Circle::new(points[*i], 3, class_color(predicted[*i]).filled());
+            set.iter().map(dot).collect()
         };
-        let chart = draw_frame(&chart_area, &frame)?;
-        let plot = chart.plotting_area();
-        for &i in &order {
-            plot.draw(&Circle::new(
-                points[i],
-                3,
-                class_color(predicted[i]).filled(),
-            ))?;
+        chart.draw_series(dots(&ok))?;
+        chart.draw_series(dots(&misclassified))?;
+        let ring = |i: &usize| Circle::new(points[*i], 6, BLACK.stroke_width(1));
+        chart.draw_series(misclassified.iter().map(ring))?;
+
+        let mut legend: Vec<(String, ShapeStyle, i32)> = per_class
+            .iter()
+            .map(|(&c, count)| {
+                let text = format!("predicted {c} ({count})");
+                (text, class_color(Some(c)).filled(), 5)
+            })
+            .collect();
+        legend.push((format!("no spike ({silent})"), SILENT_GREY.filled(), 5));
+        let ring = BLACK.stroke_width(1);
+        legend.push((format!("misclassified ({errors})"), ring, 7));
+        let mut key = ChartBuilder::on(&legend_area)
+            .margin_top(layout.top)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+        for (text, style, radius) in legend {
+            key.draw_series(no_points())?
+                .label(text)
+                .legend(move |(x, y)| Circle::new((x + LEGEND_MARK / 2, y), radius, style));
         }
-        for &i in order.iter().filter(|&&i| wrong(i)) {
-            plot.draw(&Circle::new(points[i], 6, BLACK.stroke_width(1)))?;
-        }
-        let (lx, ly) = legend_area.get_base_pixel();
-        draw_legend(
-            &legend_area,
-            (lx + 10, ly + layout.top as i32),
-            &legend,
-            false,
-        )?;
-        Ok(())
+        draw_legend(&mut key, SeriesLabelPosition::UpperLeft, false)
     })
 }
 
@@ -271,33 +262,21 @@ pub fn spike_time_histograms(path: &Path, panels: &[(&str, &[f64])]) -> Result<(
         .map(|(_, t)| t.iter().filter(|v| v.is_finite()).count())
         .max()
         .unwrap_or(0);
-    // Rice rule, bounded.
+    // Rice rule, bounded; the bins span the padded axis so every finite time lies inside.
     let bins = ((2.0 * (largest as f64).cbrt()).ceil() as usize).clamp(10, 60);
-    let width = (hi - lo) / bins as f64;
-    let x_axis = {
-        let pad = 0.02 * (hi - lo);
-        Axis::linear(lo - pad, hi + pad, false)
-    };
+    let pad = 0.02 * (hi - lo);
+    let x_axis = Axis::linear(lo - pad, hi + pad);
+    let width = (x_axis.hi - x_axis.lo) / bins as f64;
+    let bin_of = |t: f64| (((t - x_axis.lo) / width).floor().max(0.0) as usize).min(bins - 1);
 
-    struct Hist {
-        title: String,
-        counts: Vec<usize>,
-    }
-    let hists: Vec<Hist> = panels
+    let titles: Vec<String> = panels
         .iter()
         .map(|(name, times)| {
-            let mut counts = vec![0usize; bins];
-            let (mut silent, mut invalid) = (0usize, 0usize);
-            for &t in times.iter() {
-                if t.is_finite() {
-                    let b = (((t - lo) / width).floor().max(0.0) as usize).min(bins - 1);
-                    counts[b] += 1;
-                } else if t == f64::INFINITY {
-                    silent += 1;
-                } else {
-                    invalid += 1;
-                }
-            }
+            let silent = times.iter().filter(|&&t| t == f64::INFINITY).count();
+            let invalid = times
+                .iter()
+                .filter(|t| !t.is_finite() && **t != f64::INFINITY)
+                .count();
             let total = times.len();
             let pct = 100.0 * silent as f64 / total as f64;
             let pct = if silent > 0 && pct < 0.5 {
@@ -311,7 +290,7 @@ pub fn spike_time_histograms(path: &Path, panels: &[(&str, &[f64])]) -> Result<(
             if invalid > 0 {
                 title.push_str(&format!(", {invalid} NaN ignored"));
             }
-            Hist { title, counts }
+            title
         })
         .collect();
 
@@ -321,36 +300,38 @@ pub fn spike_time_histograms(path: &Path, panels: &[(&str, &[f64])]) -> Result<(
     let size = (panel_w * cols as u32, panel_h * rows as u32);
     render_png(path, size, |root| {
         let areas = root.split_evenly((rows, cols));
-        for (k, (hist, area)) in hists.iter().zip(&areas).enumerate() {
-            let max = hist.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-            let y_axis = Axis::linear(0.0, max * 1.08, true);
+        for (k, ((_, times), area)) in panels.iter().zip(&areas).enumerate() {
+            let finite = || times.iter().copied().filter(|t| t.is_finite());
+            let mut counts = vec![0usize; bins];
+            finite().for_each(|t| counts[bin_of(t)] += 1);
+            let max = counts.iter().copied().max().unwrap_or(0).max(1);
+            let y_axis = Axis {
+                integer: true,
+                ..Axis::linear(0.0, (max as f64 * 1.08).ceil())
+            };
             let frame = Frame {
-                title: &hist.title,
+                title: &titles[k],
                 x_desc: "spike time",
                 y_desc: "count",
                 x: &x_axis,
                 y: &y_axis,
             };
-            let mut chart = draw_frame(area, &frame)?;
+            let y_top = y_axis.hi as u32;
+            // plotters bins by a discrete x axis (the bin edges), set as a secondary axis over
+            // the same pixels as the drawn one; the grid holds one edge past the last bin.
+            let edges = (x_axis.lo..x_axis.hi + width).step(width).use_floor();
+            let layout = ChartLayout::of(&frame, TITLE_PX);
+            let y_coord = RangedCoordu32::from(0..y_top);
+            let chart = build_chart(area, &frame, &layout, x_axis.linear_coord(), y_coord)?;
+            let mut chart = chart.set_secondary_coord(edges, 0..y_top);
             let color = PALETTE[k % PALETTE.len()];
-            let bars: Vec<_> = hist
-                .counts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(b, &c)| {
-                    let x0 = lo + b as f64 * width;
-                    [(x0, 0.0), (x0 + width, c as f64)]
-                })
-                .collect();
-            chart.draw_series(
-                bars.iter()
-                    .map(|r| Rectangle::new(*r, color.mix(0.75).filled())),
-            )?;
-            chart.draw_series(
-                bars.iter()
-                    .map(|r| Rectangle::new(*r, color.stroke_width(1))),
-            )?;
+            for style in [color.mix(0.75).filled(), color.stroke_width(1)] {
+                let bars = Histogram::vertical(chart.borrow_secondary())
+                    .style(style)
+                    .margin(0)
+                    .data(finite().map(|t| (t, 1)));
+                chart.draw_series(bars)?;
+            }
         }
         Ok(())
     })
@@ -465,17 +446,6 @@ fn xy_chart(
             )));
         }
     }
-    let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) = (
-        finite_range(finite_points().map(|p| p.0)),
-        finite_range(finite_points().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
-    ) else {
-        return Err(invalid("line_chart: no finite point"));
-    };
-    let x = if log_x {
-        Axis::log_padded(x_lo, x_hi)
-    } else {
-        Axis::linear_padded(x_lo, x_hi, false)
-    };
     if log_y {
         if let Some((_, y, _)) = finite_points().find(|(_, y, _)| *y <= 0.0) {
             return Err(invalid(format!(
@@ -483,11 +453,14 @@ fn xy_chart(
             )));
         }
     }
-    let y = if log_y {
-        Axis::log_padded(y_lo, y_hi)
-    } else {
-        Axis::linear_padded(y_lo, y_hi, false)
+    let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) = (
+        finite_range(finite_points().map(|p| p.0)),
+        finite_range(finite_points().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
+    ) else {
+        return Err(invalid("line_chart: no finite point"));
     };
+    let x = Axis::padded(x_lo, x_hi, log_x);
+    let y = Axis::padded(y_lo, y_hi, log_y);
     let drawn: Vec<Series<'_>> = series
         .iter()
         .enumerate()
@@ -511,10 +484,235 @@ fn xy_chart(
     })
 }
 
+/// Confusion matrix: rows = true class, columns = predicted class; an extra last column counts
+/// samples with no output spike. Cells shaded by row-normalised count, with the count written in.
+///
+/// `class_names` must not be empty; `counts` needs one row per class, each with one entry per
+/// class plus the no-spike entry.
+pub fn confusion_matrix(
+    path: &Path,
+    counts: &[Vec<usize>],
+    class_names: &[String],
+    title: &str,
+) -> Result<()> {
+    check_path(path)?;
+    let n = class_names.len();
+    if n == 0 {
+        return Err(invalid("confusion_matrix: no classes"));
+    }
+    if counts.len() != n {
+        return Err(invalid(format!(
+            "confusion_matrix: {} rows of counts for {n} classes",
+            counts.len()
+        )));
+    }
+    if let Some((r, row)) = counts.iter().enumerate().find(|(_, r)| r.len() != n + 1) {
+        return Err(invalid(format!(
+            "confusion_matrix: row {r} has {} counts; {n} classes need {}",
+            row.len(),
+            n + 1
+        )));
+    }
+    let mut columns: Vec<&str> = class_names.iter().map(String::as_str).collect();
+    columns.push("no spike");
+    let widest = columns
+        .iter()
+        .map(|c| text_size(c, TICK_PX).0)
+        .fold(0.0, f32::max);
+    let cell = (560 / (n as u32 + 1)).clamp(40, 90).max(widest as u32 + 12);
+    let count_px = (0.3 * f64::from(cell)).clamp(12.0, 20.0);
+
+    // Cells are unit squares, row r of the matrix at heights [n - 1 - r, n - r]. plotters
+    // labels the cell edges (whole numbers); the labels are shifted to the cell centres.
+    let cols = n + 1;
+    let names = |v: f64, names: &[&str]| {
+        let k = v.round();
+        (k >= 0.0 && k == v)
+            .then(|| names.get(k as usize).map(|s| s.to_string()))
+            .flatten()
+            .unwrap_or_default()
+    };
+    let rows: Vec<&str> = columns[..n].iter().rev().copied().collect();
+    let x_labels = |v: &f64| names(*v, &columns);
+    let y_labels = |v: &f64| names(*v, &rows);
+
+    let (_, tick_h) = text_size("0", TICK_PX);
+    let (_, desc_h) = text_size("0", DESC_PX);
+    let (_, title_h) = text_size(title, TITLE_PX);
+    let left = (desc_h + GAP + widest) as u32 + 2 * TICK + 4;
+    let bottom = (tick_h + GAP + desc_h) as u32 + 2 * TICK + 4;
+    let top = if title.is_empty() {
+        MARGIN
+    } else {
+        MARGIN + caption_height(title_h)
+    };
+    let size = (
+        left + cell * cols as u32 + 2 * MARGIN,
+        top + cell * n as u32 + bottom + BOTTOM_PAD,
+    );
+    render_png(path, size, |root| {
+        let mut builder = ChartBuilder::on(root);
+        builder
+            .margin_top(MARGIN)
+            .margin_bottom(BOTTOM_PAD)
+            .margin_right(2 * MARGIN)
+            .x_label_area_size(bottom)
+            .y_label_area_size(left);
+        if !title.is_empty() {
+            builder.caption(title, text_style(TITLE_PX));
+        }
+        let mut chart = builder.build_cartesian_2d(0.0..cols as f64, 0.0..n as f64)?;
+        let (w, h) = chart.plotting_area().dim_in_pixel();
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(cols + 1)
+            .y_labels(n + 1)
+            .x_label_formatter(&x_labels)
+            .y_label_formatter(&y_labels)
+            .x_label_offset(w as i32 / cols as i32 / 2)
+            .y_label_offset(-(h as i32 / n as i32 / 2))
+            .x_desc("predicted class")
+            .y_desc("true class")
+            .label_style(text_style(TICK_PX))
+            .axis_desc_style(text_style(DESC_PX))
+            .axis_style(BLACK)
+            .set_all_tick_mark_size(TICK)
+            .draw()?;
+        let count_style = text_style(count_px).pos(Pos::new(HPos::Center, VPos::Center));
+        for (r, row) in counts.iter().enumerate() {
+            let total: usize = row.iter().sum();
+            for (c, &count) in row.iter().enumerate() {
+                let share = if total > 0 {
+                    count as f64 / total as f64
+                } else {
+                    0.0
+                };
+                let (x, y) = (c as f64, (n - 1 - r) as f64);
+                chart.draw_series([
+                    Rectangle::new([(x, y), (x + 1.0, y + 1.0)], shade(share).filled()),
+                    Rectangle::new([(x, y), (x + 1.0, y + 1.0)], WHITE.stroke_width(1)),
+                ])?;
+                let ink = if share > 0.5 { WHITE } else { TEXT };
+                chart.draw_series([Text::new(
+                    count.to_string(),
+                    (x + 0.5, y + 0.5),
+                    count_style.color(&ink),
+                )])?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// One sample of [`spike_raster`]: its caption and the spike times of every layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RasterSample {
+    /// Written in the panel title, e.g. "sample 3, class 2".
+    pub label: String,
+    /// `layers[l][i]` = spike time of neuron `i` of layer `l` (layer 0 = the encoded input);
+    /// `+inf` = no spike.
+    pub layers: Vec<Vec<f64>>,
+}
+
+/// Spike-time raster of a few samples: one panel per sample (a column), one row per layer
+/// (input, hidden layers..., output), each dot = (spike time, neuron index); silent neurons
+/// (+inf) not drawn. `samples[s].layers[l]` = spike times of layer l for sample s (layer 0 =
+/// the encoded input); `samples[s].label` is written in the panel title together with the
+/// prediction (the earliest-spiking neuron of the last layer, or "no output spike").
+///
+/// `samples` and `layer_names` must not be empty, and every sample needs one list of times per
+/// layer name. NaN and `-inf` are not drawn either.
+pub fn spike_raster(path: &Path, samples: &[RasterSample], layer_names: &[String]) -> Result<()> {
+    check_path(path)?;
+    if samples.is_empty() {
+        return Err(invalid("spike_raster: no samples"));
+    }
+    if layer_names.is_empty() {
+        return Err(invalid("spike_raster: no layers"));
+    }
+    if let Some(s) = samples.iter().find(|s| s.layers.len() != layer_names.len()) {
+        return Err(invalid(format!(
+            "spike_raster: sample `{}` has {} layers, but {} layer names are given",
+            s.label,
+            s.layers.len(),
+            layer_names.len()
+        )));
+    }
+    let times = samples
+        .iter()
+        .flat_map(|s| s.layers.iter().flatten().copied());
+    let x_axis = match finite_range(times) {
+        Some((lo, hi)) => Axis::padded(lo, hi, false),
+        None => Axis::linear(0.0, 1.0),
+    };
+    let layers = layer_names.len();
+    // One neuron axis per layer, shared by all samples.
+    let y_axes: Vec<Axis> = (0..layers)
+        .map(|l| {
+            let neurons = samples.iter().map(|s| s.layers[l].len()).max().unwrap_or(0);
+            Axis {
+                integer: true,
+                ..Axis::linear(-0.5, neurons.max(1) as f64 - 0.5)
+            }
+        })
+        .collect();
+    let headings: Vec<String> = samples
+        .iter()
+        .map(|s| {
+            let output = s.layers[layers - 1].iter().enumerate();
+            let first = output
+                .filter(|(_, t)| t.is_finite())
+                .min_by(|a, b| a.1.total_cmp(b.1));
+            match first {
+                Some((k, _)) => format!("{} · predicted {k}", s.label),
+                None => format!("{} · no output spike", s.label),
+            }
+        })
+        .collect();
+
+    let (panel_w, panel_h) = (440, 230);
+    let (_, heading_h) = text_size("0", TITLE_PX);
+    let heading = caption_height(heading_h);
+    let size = (
+        panel_w * samples.len() as u32,
+        heading + panel_h * layers as u32,
+    );
+    render_png(path, size, |root| {
+        let columns = root.split_evenly((1, samples.len()));
+        for ((sample, column), heading) in samples.iter().zip(&columns).zip(&headings) {
+            let column = column.titled(heading, text_style(TITLE_PX))?;
+            let panels = column.split_evenly((layers, 1));
+            for (l, area) in panels.iter().enumerate() {
+                let spikes = &sample.layers[l];
+                let silent = spikes.iter().filter(|t| **t == f64::INFINITY).count();
+                let title = format!("{}: {silent} of {} silent", layer_names[l], spikes.len());
+                let frame = Frame {
+                    title: &title,
+                    x_desc: if l + 1 == layers { "spike time" } else { "" },
+                    y_desc: "neuron",
+                    x: &x_axis,
+                    y: &y_axes[l],
+                };
+                let layout = ChartLayout::of(&frame, DESC_PX);
+                let (x, y) = (x_axis.linear_coord(), y_axes[l].linear_coord());
+                let mut chart = build_chart(area, &frame, &layout, x, y)?;
+                let radius = if spikes.len() > 100 { 1 } else { 2 };
+                let color = PALETTE[l % PALETTE.len()];
+                let dots = spikes.iter().enumerate().filter(|(_, t)| t.is_finite());
+                chart.draw_series(
+                    dots.map(|(i, &t)| Circle::new((t, i as f64), radius, color.filled())),
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rendering and writing.
 
-type Root<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type Area<'a> = DrawingArea<Canvas<'a>, Shift>;
 type DrawResult<T = ()> = std::result::Result<T, Box<dyn StdError>>;
 
 /// Matplotlib's "tab10" colours: blue, orange, green, red, purple, brown, pink, olive, cyan.
@@ -532,19 +730,48 @@ const PALETTE: [RGBColor; 9] = [
 const SILENT_GREY: RGBColor = RGBColor(150, 150, 150);
 const GRID_MAJOR: RGBColor = RGBColor(215, 215, 215);
 const GRID_MINOR: RGBColor = RGBColor(240, 240, 240);
+const LEGEND_BORDER: RGBColor = RGBColor(170, 170, 170);
 const TEXT: RGBColor = RGBColor(20, 20, 20);
 
 /// Text sizes in pixels (ascent to descent).
-const TITLE_PX: f32 = 23.0;
-const DESC_PX: f32 = 19.0;
-const TICK_PX: f32 = 17.0;
-const LEGEND_PX: f32 = 17.0;
+const TITLE_PX: f64 = 23.0;
+const DESC_PX: f64 = 19.0;
+const TICK_PX: f64 = 17.0;
+const LEGEND_PX: f64 = 17.0;
+
+/// Layout in pixels: tick length, gap between texts, margins around a chart, width of a
+/// legend's mark.
+const TICK: u32 = 5;
+const GAP: f32 = 6.0;
+const MARGIN: u32 = 10;
+const BOTTOM_PAD: u32 = 6;
+const LEGEND_MARK: i32 = 26;
+
+/// Tick labels asked of plotters per axis.
+const LABELS: usize = 8;
 
 /// The embedded font: Ubuntu Light (Ubuntu Font Licence 1.0).
 const FONT_BYTES: &[u8] = epaint_default_fonts::UBUNTU_LIGHT;
 
 fn class_color(class: Option<usize>) -> RGBColor {
     class.map_or(SILENT_GREY, |c| PALETTE[c % PALETTE.len()])
+}
+
+/// White for 0, the palette's blue for 1.
+fn shade(share: f64) -> RGBColor {
+    let s = share.clamp(0.0, 1.0);
+    let mix = |c: u8| (255.0 + (f64::from(c) - 255.0) * s).round() as u8;
+    let RGBColor(r, g, b) = PALETTE[0];
+    RGBColor(mix(r), mix(g), mix(b))
+}
+
+fn text_style(px: f64) -> TextStyle<'static> {
+    ("sans-serif", px).into_font().color(&TEXT)
+}
+
+/// An empty series, to which a legend entry can be attached.
+fn no_points() -> std::iter::Empty<Circle<(f64, f64), i32>> {
+    std::iter::empty()
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -568,16 +795,14 @@ fn check_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The parsed embedded font; on first use it is also registered with plotters for every
-/// family name plotters may ask for.
+/// The parsed embedded font; on first use it is also registered with plotters, whose legends
+/// size their rows with it.
 fn font() -> std::result::Result<&'static FontRef<'static>, String> {
     static FONT: OnceLock<std::result::Result<FontRef<'static>, String>> = OnceLock::new();
     FONT.get_or_init(|| {
         let parse_error = || "the embedded font could not be parsed".to_string();
-        for family in ["sans-serif", "serif", "monospace"] {
-            plotters::style::register_font(family, FontStyle::Normal, FONT_BYTES)
-                .map_err(|_| parse_error())?;
-        }
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| parse_error())?;
         FontRef::try_from_slice(FONT_BYTES).map_err(|_| parse_error())
     })
     .as_ref()
@@ -588,7 +813,7 @@ fn font() -> std::result::Result<&'static FontRef<'static>, String> {
 fn render_png(
     path: &Path,
     (w, h): (u32, u32),
-    draw: impl FnOnce(&Root<'_>) -> DrawResult,
+    draw: impl FnOnce(&Area<'_>) -> DrawResult,
 ) -> Result<()> {
     let render_error = |e: &dyn std::fmt::Display| {
         io_error(path, io::Error::other(format!("rendering failed: {e}")))
@@ -596,21 +821,10 @@ fn render_png(
     font().map_err(|e| render_error(&e))?;
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| render_error(&e))?;
+        let canvas = Canvas(BitMapBackend::with_buffer(&mut rgb, (w, h)));
+        let root = canvas.into_drawing_area();
         draw(&root).map_err(|e| render_error(&e))?;
         root.present().map_err(|e| render_error(&e))?;
-    }
-    write_png_atomic(path, (w, h), &rgb)
-}
-
-/// Encodes an RGB8 image as PNG and writes it atomically (temporary sibling file, rename).
-fn write_png_atomic(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<()> {
-    if path.file_name().is_none() {
-        return Err(invalid(format!(
-            "figure path {} has no file name",
-            path.display()
-        )));
     }
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
@@ -624,7 +838,7 @@ fn write_png_atomic(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<()> {
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(png_error)?;
-    writer.write_image_data(rgb).map_err(png_error)?;
+    writer.write_image_data(&rgb).map_err(png_error)?;
     writer.finish().map_err(png_error)?;
     crate::io::write_atomically(path, &bytes)
 }
@@ -643,100 +857,288 @@ fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
 // ---------------------------------------------------------------------------------------------
 // Text.
 
-/// Where and how to draw one line of text.
-#[derive(Clone, Copy)]
-struct TextSpec {
-    size: f32,
-    h: HPos,
-    v: VPos,
-    /// Rotated by 90° counter-clockwise (reading upwards), as for a y-axis title.
-    upward: bool,
-}
+/// The bitmap backend with its own text rendering. plotters 0.3.7 places `ab_glyph` glyphs
+/// without their left side bearings (uneven letter spacing) and half an em too high for its
+/// anchors, so text is laid out here; everything else goes to the bitmap backend.
+struct Canvas<'a>(BitMapBackend<'a>);
 
-impl TextSpec {
-    fn new(size: f32, h: HPos, v: VPos) -> TextSpec {
-        TextSpec {
-            size,
-            h,
-            v,
-            upward: false,
-        }
-    }
-}
+type CanvasError = DrawingErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
 
-/// Width of `text` in pixels at `size`.
-fn text_width(text: &str, size: f32) -> DrawResult<f32> {
-    let font = font()?.as_scaled(PxScale::from(size));
-    let mut width = 0.0;
-    let mut prev = None;
-    for c in text.chars() {
-        let id = font.glyph_id(c);
-        if let Some(p) = prev {
-            width += font.kern(p, id);
-        }
-        width += font.h_advance(id);
-        prev = Some(id);
-    }
-    Ok(width)
-}
-
-/// Draws `text` anchored at `at` (canvas pixels) on `area`, with kerning and side bearings.
-fn draw_text(area: &Root<'_>, text: &str, at: (i32, i32), style: TextSpec) -> DrawResult {
-    let font = font()?.as_scaled(PxScale::from(style.size));
-    let width = text_width(text, style.size)?;
-    // Offset of the text's origin (left end of the baseline) from the anchor, along the text
-    // (x) and across it (y, downwards), in whole pixels so glyphs stay crisp.
-    let ox = match style.h {
-        HPos::Left => 0.0,
-        HPos::Center => -0.5 * width,
-        HPos::Right => -width,
-    }
-    .round();
-    let (ascent, descent) = (font.ascent(), font.descent());
-    let oy = match style.v {
-        VPos::Top => ascent,
-        VPos::Center => 0.5 * (ascent + descent),
-        VPos::Bottom => descent,
-    }
-    .round();
-    let base = area.get_base_pixel();
-    let mut caret = 0.0;
-    let mut prev = None;
-    let mut failure = None;
+/// `text` laid out on one baseline from x = 0 with kerning, and its advance width.
+fn layout_line(text: &str, px: f64) -> std::result::Result<(Vec<Glyph>, f32), String> {
+    let font = font()?.as_scaled(PxScale::from(px as f32));
+    let (mut caret, mut prev) = (0.0, None);
+    let mut glyphs = Vec::with_capacity(text.len());
     for c in text.chars() {
         let id = font.glyph_id(c);
         if let Some(p) = prev {
             caret += font.kern(p, id);
         }
-        let glyph = id.with_scale_and_position(font.scale(), ab_glyph::point(caret, 0.0));
+        glyphs.push(id.with_scale_and_position(font.scale(), ab_glyph::point(caret, 0.0)));
         caret += font.h_advance(id);
         prev = Some(id);
-        let Some(outline) = font.outline_glyph(glyph) else {
-            continue;
-        };
-        let bounds = outline.px_bounds();
-        outline.draw(|gx, gy, coverage| {
-            let lx = (bounds.min.x + ox) as i32 + gx as i32;
-            let ly = (bounds.min.y + oy) as i32 + gy as i32;
-            let (px, py) = if style.upward {
-                (at.0 + ly, at.1 - lx)
-            } else {
-                (at.0 + lx, at.1 + ly)
-            };
-            let color = TEXT.mix(f64::from(coverage.min(1.0)));
-            if let Err(e) = area.draw_pixel((px - base.0, py - base.1), &color) {
-                failure.get_or_insert(e);
-            }
-        });
     }
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
+    Ok((glyphs, caret))
+}
+
+/// Width and height (ascent to descent) of `text` in pixels.
+fn text_size(text: &str, px: f64) -> (f32, f32) {
+    let width = layout_line(text, px).map_or(0.0, |(_, w)| w);
+    let height = font().map_or(px as f32, |f| {
+        let f = f.as_scaled(PxScale::from(px as f32));
+        f.ascent() - f.descent()
+    });
+    (width.ceil(), height.ceil())
+}
+
+impl DrawingBackend for Canvas<'_> {
+    type ErrorType = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.0.get_size()
+    }
+
+    fn ensure_prepared(&mut self) -> std::result::Result<(), CanvasError> {
+        self.0.ensure_prepared()
+    }
+
+    fn present(&mut self) -> std::result::Result<(), CanvasError> {
+        self.0.present()
+    }
+
+    fn draw_pixel(
+        &mut self,
+        point: BackendCoord,
+        color: BackendColor,
+    ) -> std::result::Result<(), CanvasError> {
+        self.0.draw_pixel(point, color)
+    }
+
+    fn estimate_text_size<S: BackendTextStyle>(
+        &self,
+        text: &str,
+        style: &S,
+    ) -> std::result::Result<(u32, u32), CanvasError> {
+        let (w, h) = text_size(text, style.size());
+        Ok((w as u32, h as u32))
+    }
+
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> std::result::Result<(), CanvasError> {
+        let color = style.color();
+        if color.alpha == 0.0 {
+            return Ok(());
+        }
+        let font_error = |e: String| DrawingErrorKind::FontError(e.into());
+        let font = font().map_err(font_error)?;
+        let font = font.as_scaled(PxScale::from(style.size() as f32));
+        let (glyphs, width) = layout_line(text, style.size()).map_err(font_error)?;
+        // Offset of the baseline's left end from the anchor, in the text's own frame (x along
+        // the text, y down), whole pixels so that glyphs stay crisp.
+        let anchor = style.anchor();
+        let dx = match anchor.h_pos {
+            HPos::Left => 0.0,
+            HPos::Center => -0.5 * width,
+            HPos::Right => -width,
+        }
+        .round() as i32;
+        let dy = match anchor.v_pos {
+            VPos::Top => font.ascent(),
+            VPos::Center => 0.5 * (font.ascent() + font.descent()),
+            VPos::Bottom => font.descent(),
+        }
+        .round() as i32;
+        let turn = style.transform();
+        let mut result = Ok(());
+        for glyph in glyphs {
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let corner = outline.px_bounds().min;
+            let (x0, y0) = (corner.x as i32 + dx, corner.y as i32 + dy);
+            outline.draw(|gx, gy, coverage| {
+                let (x, y) = turn.transform(x0 + gx as i32, y0 + gy as i32);
+                let ink = BackendColor {
+                    alpha: color.alpha * f64::from(coverage.min(1.0)),
+                    rgb: color.rgb,
+                };
+                if result.is_ok() {
+                    result = self.0.draw_pixel((pos.0 + x, pos.1 + y), ink);
+                }
+            });
+        }
+        result
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Frames: axes, grid, tick labels and titles.
+// Axes, frames and x-y panels.
+
+/// A linear or logarithmic axis range, with how its tick labels are written.
+#[derive(Debug, Clone)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+    /// Only whole numbers are labelled (epochs, counts, neuron indices).
+    integer: bool,
+}
+
+impl Axis {
+    fn linear(lo: f64, hi: f64) -> Axis {
+        Axis {
+            lo,
+            hi,
+            log: false,
+            integer: false,
+        }
+    }
+
+    /// An axis covering `[min, max]` with 5 % padding (in decades for a log axis, where both
+    /// must be positive).
+    fn padded(min: f64, max: f64, log: bool) -> Axis {
+        if log {
+            let (a, b) = (min.log10(), max.log10());
+            let pad = (0.05 * (b - a)).max(0.08);
+            Axis {
+                log: true,
+                ..Axis::linear(10f64.powf(a - pad), 10f64.powf(b + pad))
+            }
+        } else if max > min {
+            let pad = 0.05 * (max - min);
+            Axis::linear(min - pad, max + pad)
+        } else {
+            let pad = (0.1 * min.abs()).max(0.5);
+            Axis::linear(min - pad, max + pad)
+        }
+    }
+
+    fn linear_coord(&self) -> RangedCoordf64 {
+        (self.lo..self.hi).into()
+    }
+
+    /// plotters' log axis, with ticks from [`log_ticks`].
+    fn log_coord(&self) -> WithKeyPoints<LogCoord<f64>> {
+        let (major, minor) = log_ticks(self.lo, self.hi);
+        (self.lo..self.hi)
+            .log_scale()
+            .with_key_points(major)
+            .with_light_points(minor)
+    }
+
+    /// The values plotters labels on this axis.
+    fn ticks(&self) -> Vec<f64> {
+        if self.log {
+            log_ticks(self.lo, self.hi).0
+        } else {
+            self.linear_coord().key_points(BoldPoints(LABELS))
+        }
+    }
+
+    /// Tick labels with as many decimals as the ticks need (plotters writes "1.0" next to
+    /// "0.25"); significant digits on log axes and for extreme values.
+    fn formatter(&self) -> impl Fn(&f64) -> String {
+        let ticks = self.ticks();
+        let largest = ticks.iter().fold(0.0f64, |m, t| m.max(t.abs()));
+        let step = ticks
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .fold(f64::MAX, f64::min);
+        let decimals = (0..=6).find(|&d| {
+            let scale = 10f64.powi(d);
+            ticks
+                .iter()
+                .all(|t| ((t * scale).round() / scale - t).abs() <= 1e-9 * t.abs().max(1.0))
+        });
+        let significant = self.log || largest >= 1e6 || step < 1e-3 || decimals.is_none();
+        let (integer, decimals) = (self.integer, decimals.unwrap_or(0) as usize);
+        move |v: &f64| {
+            let whole = (v - v.round()).abs() <= 1e-9 * v.abs().max(1.0);
+            if integer && !whole {
+                String::new()
+            } else if integer {
+                format!("{}", v.round() + 0.0)
+            } else if significant {
+                format_significant(*v)
+            } else {
+                format!("{:.*}", decimals, v + 0.0)
+            }
+        }
+    }
+}
+
+/// Ticks (labelled) and minor grid values of a log axis over `[lo, hi]` (both positive).
+/// plotters' own log axis ticks only at powers of ten, which leaves a range inside one decade
+/// without any; here 1-2-5 and then 1..9 multiples fill in.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let (e0, e1) = (
+        lo.log10().floor().max(-300.0) as i32,
+        hi.log10().ceil().min(300.0) as i32,
+    );
+    let multiples = |ms: &[f64]| -> Vec<f64> {
+        (e0..=e1)
+            .flat_map(|e| ms.iter().map(move |m| m * 10f64.powi(e)))
+            .filter(|v| *v >= lo * (1.0 - 1e-12) && *v <= hi * (1.0 + 1e-12))
+            .collect()
+    };
+    let all: Vec<f64> = (1..10).map(f64::from).collect();
+    let decades = multiples(&[1.0]);
+    let major = if decades.len() > 8 {
+        let every = decades.len().div_ceil(7);
+        let kept = (e0..=e1).filter(|e| e.rem_euclid(every as i32) == 0);
+        let kept: Vec<i32> = kept.collect();
+        decades
+            .iter()
+            .copied()
+            .filter(|v| kept.contains(&(v.log10().round() as i32)))
+            .collect()
+    } else if decades.len() >= 3 {
+        decades.clone()
+    } else if multiples(&[1.0, 2.0, 5.0]).len() >= 3 {
+        multiples(&[1.0, 2.0, 5.0])
+    } else if multiples(&all).len() >= 3 {
+        multiples(&all)
+    } else {
+        // Less than about a third of a decade: plotters' linear ticks at their log positions.
+        RangedCoordf64::from(lo..hi).key_points(BoldPoints(5))
+    };
+    let minor = if e1 - e0 <= 5 {
+        multiples(&all)
+    } else {
+        decades
+    };
+    (major, minor)
+}
+
+/// At most three significant digits, in scientific notation outside `[1e-3, 1e5)`.
+fn format_significant(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !a.is_finite() {
+        return format!("{}", v + 0.0);
+    }
+    if (1e-3..1e5).contains(&a) {
+        let decimals = (2.0 - a.log10().floor()).max(0.0) as usize;
+        trim_zeros(format!("{v:.decimals$}"))
+    } else {
+        let s = format!("{v:.2e}");
+        match s.split_once('e') {
+            Some((mantissa, exp)) => format!("{}e{exp}", trim_zeros(mantissa.to_string())),
+            None => s,
+        }
+    }
+}
+
+fn trim_zeros(s: String) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
 
 /// What a panel shows around its data.
 struct Frame<'a> {
@@ -747,97 +1149,104 @@ struct Frame<'a> {
     y: &'a Axis,
 }
 
-/// Pixel margins between an area's edges and its plotting rectangle.
-struct FrameLayout {
+/// Pixels between an area's edges and the chart's plotting rectangle.
+#[derive(Clone, Copy)]
+struct ChartLayout {
+    /// Text size of the title.
+    title_px: f64,
     top: u32,
     bottom: u32,
     left: u32,
     right: u32,
-    /// Widest y tick label.
-    y_label_width: f32,
 }
 
-const TICK_LEN: i32 = 6;
-const GAP: f32 = 6.0;
+/// Height plotters gives a caption of text height `h` (the text and a padding on each side).
+fn caption_height(h: f32) -> u32 {
+    let h = h as u32;
+    h + 2 * (h / 2).min(5)
+}
 
-impl FrameLayout {
-    fn of(x: &Axis, y: &Axis, titled: bool) -> FrameLayout {
-        let y_label_width = y
-            .major
-            .iter()
-            .map(|v| text_width(&y.label(*v), TICK_PX).unwrap_or(0.0))
-            .fold(0.0, f32::max);
+impl ChartLayout {
+    /// Room for the frame's title, tick labels and axis descriptions.
+    fn of(frame: &Frame<'_>, title_px: f64) -> ChartLayout {
+        let label_size = |axis: &Axis| {
+            let format = axis.formatter();
+            let labels = axis.ticks().into_iter().map(|t| format(&t));
+            labels.map(|l| text_size(&l, TICK_PX)).collect::<Vec<_>>()
+        };
+        let y_width = label_size(frame.y).iter().fold(0.0f32, |m, s| m.max(s.0));
         // Half of the last x label may stick out on the right.
-        let x_overhang = x.major.last().map_or(0.0, |v| {
-            0.5 * text_width(&x.label(*v), TICK_PX).unwrap_or(0.0)
-        });
-        FrameLayout {
-            top: if titled { (TITLE_PX * 1.9) as u32 } else { 14 },
-            bottom: (TICK_LEN as f32 + 2.0 * GAP + 1.2 * (TICK_PX + DESC_PX)) as u32,
-            left: (TICK_LEN as f32 + 3.0 * GAP + y_label_width + 1.2 * DESC_PX) as u32,
-            right: (x_overhang + 12.0).max(24.0) as u32,
-            y_label_width,
+        let x_overhang = label_size(frame.x).last().map_or(0.0, |s| 0.5 * s.0);
+        let (_, tick_h) = text_size("0", TICK_PX);
+        let (_, desc_h) = text_size("0", DESC_PX);
+        let (_, title_h) = text_size("0", title_px);
+        ChartLayout {
+            title_px,
+            top: if frame.title.is_empty() {
+                MARGIN
+            } else {
+                MARGIN + caption_height(title_h)
+            },
+            bottom: if frame.x_desc.is_empty() {
+                tick_h as u32 + 2 * TICK + 2
+            } else {
+                (tick_h + GAP + desc_h) as u32 + 2 * TICK + 2
+            },
+            left: (desc_h + GAP + y_width) as u32 + 2 * TICK + 4,
+            right: (x_overhang as u32 + 6).max(2 * MARGIN),
         }
     }
 }
 
-type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Axis, Axis>>;
+type Chart<'a, 'b, X, Y> = ChartContext<'a, Canvas<'b>, Cartesian2d<X, Y>>;
 
-/// Builds a chart filling `area` and draws its grid, axes, tick labels and titles.
-fn draw_frame<'a, 'b>(area: &'a Root<'b>, frame: &Frame<'_>) -> DrawResult<Chart<'a, 'b>> {
-    let layout = FrameLayout::of(frame.x, frame.y, !frame.title.is_empty());
-    let mut chart = ChartBuilder::on(area)
-        .margin_top(layout.top)
+/// Builds a chart on `area` and draws its caption, grid, axes, tick labels and descriptions.
+fn build_chart<'a, 'b, X, Y>(
+    area: &'a Area<'b>,
+    frame: &Frame<'_>,
+    layout: &ChartLayout,
+    x: X,
+    y: Y,
+) -> DrawResult<Chart<'a, 'b, X, Y>>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+    Y::ValueType: Into<f64> + Clone,
+{
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin_top(MARGIN)
+        .margin_bottom(BOTTOM_PAD)
         .margin_right(layout.right)
         .x_label_area_size(layout.bottom)
-        .y_label_area_size(layout.left)
-        .build_cartesian_2d(frame.x.clone(), frame.y.clone())?;
-    chart
-        .configure_mesh()
+        .y_label_area_size(layout.left);
+    if !frame.title.is_empty() {
+        builder.caption(frame.title, text_style(layout.title_px));
+    }
+    let mut chart = builder.build_cartesian_2d(x, y)?;
+    let x_format = frame.x.formatter();
+    let y_format = frame.y.formatter();
+    let y_format = |v: &Y::ValueType| y_format(&v.clone().into());
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(LABELS)
+        .y_labels(LABELS)
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&y_format)
+        .label_style(text_style(TICK_PX))
+        .axis_desc_style(text_style(DESC_PX))
         .bold_line_style(GRID_MAJOR)
         .light_line_style(GRID_MINOR)
         .axis_style(BLACK)
-        .set_all_tick_mark_size(TICK_LEN)
-        .draw()?;
-
-    let (xs, ys) = chart.plotting_area().get_pixel_range();
-    let (x_lo, y_lo) = (frame.x.lo, frame.y.lo);
-    for v in &frame.x.major {
-        let (px, _) = chart.backend_coord(&(*v, y_lo));
-        let style = TextSpec::new(TICK_PX, HPos::Center, VPos::Top);
-        draw_text(area, &frame.x.label(*v), (px, ys.end + TICK_LEN + 3), style)?;
+        .set_all_tick_mark_size(TICK);
+    if !frame.x_desc.is_empty() {
+        mesh.x_desc(frame.x_desc);
     }
-    for v in &frame.y.major {
-        let (_, py) = chart.backend_coord(&(x_lo, *v));
-        let style = TextSpec::new(TICK_PX, HPos::Right, VPos::Center);
-        draw_text(
-            area,
-            &frame.y.label(*v),
-            (xs.start - TICK_LEN - 4, py),
-            style,
-        )?;
+    if !frame.y_desc.is_empty() {
+        mesh.y_desc(frame.y_desc);
     }
-    let mid_x = (xs.start + xs.end) / 2;
-    let mid_y = (ys.start + ys.end) / 2;
-    let desc_top = ys.end + TICK_LEN + (GAP + 1.2 * TICK_PX) as i32;
-    let desc = TextSpec::new(DESC_PX, HPos::Center, VPos::Top);
-    draw_text(area, frame.x_desc, (mid_x, desc_top), desc)?;
-    let desc_right = xs.start - TICK_LEN - (2.0 * GAP + layout.y_label_width) as i32;
-    let upward = TextSpec {
-        upward: true,
-        ..TextSpec::new(DESC_PX, HPos::Center, VPos::Bottom)
-    };
-    draw_text(area, frame.y_desc, (desc_right, mid_y), upward)?;
-    if !frame.title.is_empty() {
-        let title = TextSpec::new(TITLE_PX, HPos::Center, VPos::Center);
-        let top = area.get_base_pixel().1 + layout.top as i32 / 2;
-        draw_text(area, frame.title, (mid_x, top), title)?;
-    }
+    mesh.draw()?;
     Ok(chart)
 }
-
-// ---------------------------------------------------------------------------------------------
-// Curves and legends.
 
 /// One curve of an x-y panel, in data coordinates.
 struct Series<'a> {
@@ -849,146 +1258,150 @@ struct Series<'a> {
     errors: Option<Vec<f64>>,
 }
 
-/// How a legend entry is marked.
-#[derive(Debug, Clone, Copy)]
-enum Mark {
-    Line,
-    Dot,
-    Ring,
-}
-
-struct LegendEntry {
-    text: String,
-    color: RGBColor,
-    mark: Mark,
-}
-
-const LEGEND_PAD: i32 = 10;
-const LEGEND_SAMPLE: i32 = 26;
-const LEGEND_ROW: i32 = 26;
-
-/// Size in pixels of a legend box.
-fn legend_size(entries: &[LegendEntry]) -> DrawResult<(i32, i32)> {
-    let mut text = 0.0f32;
-    for e in entries {
-        text = text.max(text_width(&e.text, LEGEND_PX)?);
+/// Draws a frame with curves and a legend in the emptiest corner.
+fn draw_xy_panel(area: &Area<'_>, frame: &Frame<'_>, series: &[Series<'_>]) -> DrawResult {
+    let layout = ChartLayout::of(frame, TITLE_PX);
+    let (x, y) = (frame.x, frame.y);
+    match (x.log, y.log) {
+        (false, false) => xy_panel(
+            area,
+            frame,
+            &layout,
+            x.linear_coord(),
+            y.linear_coord(),
+            series,
+        ),
+        (true, false) => xy_panel(
+            area,
+            frame,
+            &layout,
+            x.log_coord(),
+            y.linear_coord(),
+            series,
+        ),
+        (false, true) => xy_panel(
+            area,
+            frame,
+            &layout,
+            x.linear_coord(),
+            y.log_coord(),
+            series,
+        ),
+        (true, true) => xy_panel(area, frame, &layout, x.log_coord(), y.log_coord(), series),
     }
-    let w = 2 * LEGEND_PAD + LEGEND_SAMPLE + 8 + text.ceil() as i32;
-    let h = 2 * LEGEND_PAD + LEGEND_ROW * entries.len() as i32 - 6;
-    Ok((w, h))
 }
 
-/// Draws a legend whose top-left corner is at `at` (canvas pixels).
-fn draw_legend(
-    area: &Root<'_>,
-    at: (i32, i32),
-    entries: &[LegendEntry],
+fn xy_panel<X, Y>(
+    area: &Area<'_>,
+    frame: &Frame<'_>,
+    layout: &ChartLayout,
+    x: X,
+    y: Y,
+    series: &[Series<'_>],
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut chart = build_chart(area, frame, layout, x, y)?;
+    // Pixels covered by data, for placing the legend.
+    let mut occupied = Vec::new();
+    for s in series {
+        let color = s.color;
+        if let Some(errors) = &s.errors {
+            let bars = s
+                .points
+                .iter()
+                .zip(errors)
+                .filter(|(&(a, b), &e)| a.is_finite() && b.is_finite() && e > 0.0);
+            let bars: Vec<_> = bars.map(|(&(a, b), &e)| (a, b, e)).collect();
+            for &(a, b, e) in &bars {
+                occupied.push(chart.backend_coord(&(a, b - e)));
+                occupied.push(chart.backend_coord(&(a, b + e)));
+            }
+            chart.draw_series(bars.iter().map(|&(a, b, e)| {
+                ErrorBar::new_vertical(a, b - e, b, b + e, color.stroke_width(2), 10)
+            }))?;
+        }
+        for run in split_at_gaps(&s.points) {
+            occupied.extend(run.iter().map(|p| chart.backend_coord(p)));
+            occupied.extend(run.windows(2).map(|w| {
+                let mid = |a: (i32, i32), b: (i32, i32)| ((a.0 + b.0) / 2, (a.1 + b.1) / 2);
+                mid(chart.backend_coord(&w[0]), chart.backend_coord(&w[1]))
+            }));
+            // Markers where asked for, and always for isolated points, which have no line.
+            let marker = if s.markers || run.len() == 1 { 3 } else { 0 };
+            chart.draw_series(LineSeries::new(run, color.stroke_width(2)).point_size(marker))?;
+        }
+        // The legend lists every series, even one without a finite point.
+        chart
+            .draw_series(no_points())?
+            .label(s.name)
+            .legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (LEGEND_MARK, 0)], color.stroke_width(3))
+                    + Circle::new((LEGEND_MARK / 2, 0), 3, color.filled())
+            });
+    }
+
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let (w, h) = legend_size(series.iter().map(|s| s.name));
+    let box_frac = (
+        f64::from(w + 2 * MARGIN as i32) / f64::from(xs.end - xs.start),
+        f64::from(h + 2 * MARGIN as i32) / f64::from(ys.end - ys.start),
+    );
+    let fractions: Vec<(f64, f64)> = occupied
+        .iter()
+        .map(|&(px, py)| {
+            (
+                f64::from(px - xs.start) / f64::from(xs.end - xs.start),
+                f64::from(ys.end - py) / f64::from(ys.end - ys.start),
+            )
+        })
+        .collect();
+    let position = match legend_corner(&fractions, box_frac) {
+        (true, true) => SeriesLabelPosition::UpperRight,
+        (false, true) => SeriesLabelPosition::UpperLeft,
+        (true, false) => SeriesLabelPosition::LowerRight,
+        (false, false) => SeriesLabelPosition::LowerLeft,
+    };
+    draw_legend(&mut chart, position, true)
+}
+
+/// Draws the chart's legend, boxed or not.
+fn draw_legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
+    chart: &mut Chart<'a, 'b, X, Y>,
+    position: SeriesLabelPosition,
     boxed: bool,
 ) -> DrawResult {
-    let base = area.get_base_pixel();
-    let rel = |(x, y): (i32, i32)| (x - base.0, y - base.1);
-    let (w, h) = legend_size(entries)?;
-    if boxed {
-        let corners = [rel(at), rel((at.0 + w, at.1 + h))];
-        area.draw(&Rectangle::new(corners, WHITE.mix(0.9).filled()))?;
-        area.draw(&Rectangle::new(
-            corners,
-            RGBColor(170, 170, 170).stroke_width(1),
-        ))?;
-    }
-    for (k, e) in entries.iter().enumerate() {
-        let y = at.1 + LEGEND_PAD + LEGEND_ROW * k as i32 + (LEGEND_ROW - 6) / 2;
-        let x = at.0 + LEGEND_PAD;
-        let mid = rel((x + LEGEND_SAMPLE / 2, y));
-        match e.mark {
-            Mark::Line => {
-                let line = vec![rel((x, y)), rel((x + LEGEND_SAMPLE, y))];
-                area.draw(&PathElement::new(line, e.color.stroke_width(3)))?;
-                area.draw(&Circle::new(mid, 3, e.color.filled()))?;
-            }
-            Mark::Dot => area.draw(&Circle::new(mid, 5, e.color.filled()))?,
-            Mark::Ring => area.draw(&Circle::new(mid, 7, e.color.stroke_width(1)))?,
-        }
-        let style = TextSpec::new(LEGEND_PX, HPos::Left, VPos::Center);
-        draw_text(area, &e.text, (x + LEGEND_SAMPLE + 8, y), style)?;
-    }
+    let (background, border) = if boxed {
+        (WHITE.mix(0.9), LEGEND_BORDER.stroke_width(1))
+    } else {
+        (TRANSPARENT, TRANSPARENT.stroke_width(0))
+    };
+    chart
+        .configure_series_labels()
+        .position(position)
+        .margin(MARGIN)
+        .legend_area_size(LEGEND_MARK + 8)
+        .label_font(text_style(LEGEND_PX))
+        .background_style(background)
+        .border_style(border)
+        .draw()?;
     Ok(())
 }
 
-/// Draws a frame with curves and a legend in the emptiest corner.
-fn draw_xy_panel(area: &Root<'_>, frame: &Frame<'_>, series: &[Series<'_>]) -> DrawResult {
-    let (x, y) = (frame.x, frame.y);
-    let chart = draw_frame(area, frame)?;
-    let plot = chart.plotting_area();
-    let mut occupied = Vec::new();
-    for s in series {
-        if let Some(errors) = &s.errors {
-            for (&(a, b), &e) in s.points.iter().zip(errors) {
-                if !(a.is_finite() && b.is_finite()) || e == 0.0 {
-                    continue;
-                }
-                let (lo, hi) = ((x.map(a), y.map(b - e)), (x.map(a), y.map(b + e)));
-                let cap = 0.006 * (x.hi - x.lo);
-                plot.draw(&PathElement::new(vec![lo, hi], s.color.stroke_width(2)))?;
-                for end in [lo, hi] {
-                    let line = vec![(end.0 - cap, end.1), (end.0 + cap, end.1)];
-                    plot.draw(&PathElement::new(line, s.color.stroke_width(2)))?;
-                }
-                occupied.push((x.fraction(lo.0), y.fraction(lo.1)));
-                occupied.push((x.fraction(hi.0), y.fraction(hi.1)));
-            }
-        }
-        let mapped: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .map(|&(a, b)| (x.map(a), y.map(b)))
-            .collect();
-        let segments = split_at_gaps(&mapped);
-        for seg in &segments {
-            plot.draw(&PathElement::new(seg.clone(), s.color.stroke_width(2)))?;
-            // Markers where asked for, and always for isolated points, which have no line.
-            if s.markers || seg.len() == 1 {
-                for &p in seg {
-                    plot.draw(&Circle::new(p, 3, s.color.filled()))?;
-                }
-            }
-            occupied.extend(seg.iter().map(|&(a, b)| (x.fraction(a), y.fraction(b))));
-            occupied.extend(seg.windows(2).map(|w| {
-                (
-                    x.fraction(0.5 * (w[0].0 + w[1].0)),
-                    y.fraction(0.5 * (w[0].1 + w[1].1)),
-                )
-            }));
-        }
+/// Approximate pixel size of a legend with these entries (plotters' layout: rows of 1.25
+/// text heights, marks left of the text, a margin all round).
+fn legend_size<'a>(entries: impl Iterator<Item = &'a str>) -> (i32, i32) {
+    let (mut width, mut rows) = (0.0f32, 0);
+    for e in entries {
+        width = width.max(text_size(e, LEGEND_PX).0);
+        rows += 1;
     }
-    let entries: Vec<LegendEntry> = series
-        .iter()
-        .map(|s| LegendEntry {
-            text: s.name.to_string(),
-            color: s.color,
-            mark: Mark::Line,
-        })
-        .collect();
-    let (w, h) = legend_size(&entries)?;
-    let (xs, ys) = plot.get_pixel_range();
-    let (pw, ph) = ((xs.end - xs.start) as f64, (ys.end - ys.start) as f64);
-    let margin = 10;
-    let box_frac = (
-        f64::from(w + 2 * margin) / pw,
-        f64::from(h + 2 * margin) / ph,
-    );
-    let (right, top) = legend_corner(&occupied, box_frac);
-    let lx = if right {
-        xs.end - margin - w
-    } else {
-        xs.start + margin
-    };
-    let ly = if top {
-        ys.start + margin
-    } else {
-        ys.end - margin - h
-    };
-    draw_legend(area, (lx, ly), &entries, true)
+    let w = 2 * MARGIN as i32 + LEGEND_MARK + 8 + width as i32;
+    let h = 2 * MARGIN as i32 + (f64::from(rows) * 1.25 * LEGEND_PX) as i32;
+    (w, h)
 }
 
 /// Splits a polyline into runs of finite points.
@@ -1025,237 +1438,6 @@ fn legend_corner(occupied: &[(f64, f64)], (w, h): (f64, f64)) -> (bool, bool) {
         .into_iter()
         .min_by_key(|c| count(*c))
         .unwrap_or((true, true))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Axes with their own tick placement and labels.
-
-/// An axis in drawing space (log10 of the value for a log axis) with chosen ticks.
-#[derive(Debug, Clone)]
-struct Axis {
-    lo: f64,
-    hi: f64,
-    log: bool,
-    major: Vec<f64>,
-    minor: Vec<f64>,
-    /// Decimals of the labels; `None` means significant-digit formatting.
-    decimals: Option<usize>,
-}
-
-impl Axis {
-    /// Linear axis over `[lo, hi]` (`lo < hi`); `integer` keeps tick steps at 1 or more.
-    fn linear(lo: f64, hi: f64, integer: bool) -> Axis {
-        let (major, minor, step) = linear_ticks(lo, hi, integer);
-        Axis {
-            lo,
-            hi,
-            log: false,
-            major,
-            minor,
-            decimals: step_decimals(step, lo.abs().max(hi.abs())),
-        }
-    }
-
-    /// Linear axis covering `[min, max]` with 5 % padding.
-    fn linear_padded(min: f64, max: f64, integer: bool) -> Axis {
-        if max > min {
-            let pad = 0.05 * (max - min);
-            Axis::linear(min - pad, max + pad, integer)
-        } else {
-            let pad = (0.1 * min.abs()).max(0.5);
-            Axis::linear(min - pad, max + pad, integer)
-        }
-    }
-
-    /// Log axis covering the positive range `[min, max]` with 5 % padding (in decades).
-    fn log_padded(min: f64, max: f64) -> Axis {
-        let (a, b) = (min.log10(), max.log10());
-        let pad = (0.05 * (b - a)).max(0.08);
-        let (lo, hi) = (a - pad, b + pad);
-        let (major, minor, decimals) = log_ticks(lo, hi);
-        Axis {
-            lo,
-            hi,
-            log: true,
-            major,
-            minor,
-            decimals,
-        }
-    }
-
-    /// Data value to drawing coordinate.
-    fn map(&self, v: f64) -> f64 {
-        if self.log {
-            v.log10()
-        } else {
-            v
-        }
-    }
-
-    /// Drawing coordinate to a fraction of the axis length.
-    fn fraction(&self, v: f64) -> f64 {
-        (v - self.lo) / (self.hi - self.lo)
-    }
-
-    /// Tick label of a drawing coordinate.
-    fn label(&self, v: f64) -> String {
-        let value = if self.log { 10f64.powf(v) } else { v };
-        match self.decimals {
-            Some(d) => format!("{:.*}", d, value + 0.0),
-            None => format_significant(value),
-        }
-    }
-}
-
-impl Ranged for Axis {
-    type FormatOption = NoDefaultFormatting;
-    type ValueType = f64;
-
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let pixels = f64::from(limit.1 - limit.0);
-        limit.0 + (self.fraction(*value) * pixels).round() as i32
-    }
-
-    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            self.minor.clone()
-        } else {
-            self.major.clone()
-        }
-    }
-
-    fn range(&self) -> std::ops::Range<f64> {
-        self.lo..self.hi
-    }
-}
-
-/// Plotters draws no tick labels itself (they are drawn by [`draw_frame`]).
-impl ValueFormatter<f64> for Axis {
-    fn format_ext(&self, _value: &f64) -> String {
-        String::new()
-    }
-}
-
-/// A "nice" step (1, 2, 2.5 or 5 times a power of ten) at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw * (1.0 - 1e-9))
-        .unwrap_or(10.0 * mag)
-}
-
-/// Decimals for labels at multiples of `step`; `None` (significant digits, scientific
-/// notation where needed) for very small steps or very large values.
-fn step_decimals(step: f64, largest: f64) -> Option<usize> {
-    if step < 1e-3 || largest >= 1e6 {
-        return None;
-    }
-    let d = (-step.log10().floor()).max(0.0) as usize;
-    // Steps such as 0.25 need one more decimal than their magnitude says.
-    let scaled = step * 10f64.powi(d as i32);
-    Some(d + usize::from((scaled - scaled.round()).abs() > 1e-6))
-}
-
-/// Major ticks, minor ticks and the major step of a linear axis.
-fn linear_ticks(lo: f64, hi: f64, integer: bool) -> (Vec<f64>, Vec<f64>, f64) {
-    let mut step = nice_step((hi - lo) / 7.0);
-    if integer && step < 1.0 {
-        step = 1.0;
-    }
-    let multiples = |step: f64| -> Vec<f64> {
-        let (k0, k1) = ((lo / step - 1e-9).ceil(), (hi / step + 1e-9).floor());
-        let count = (k1 - k0).clamp(-1.0, 1000.0) as i64;
-        (0..=count).map(|k| (k0 + k as f64) * step + 0.0).collect()
-    };
-    let major = multiples(step);
-    let mantissa = step / 10f64.powf(step.log10().floor());
-    let sub = step
-        / if (mantissa - 2.0).abs() < 1e-9 {
-            4.0
-        } else {
-            5.0
-        };
-    let minor = if integer && sub < 1.0 {
-        Vec::new()
-    } else {
-        multiples(sub)
-            .into_iter()
-            .filter(|v| ((v / step).round() - v / step).abs() > 1e-6)
-            .collect()
-    };
-    (major, minor, step)
-}
-
-/// Major ticks, minor ticks and label decimals of a log axis over `[lo, hi]` decades.
-fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>, Option<usize>) {
-    let span = hi - lo;
-    let (e0, e1) = (lo.floor().max(-400.0) as i32, hi.ceil().min(400.0) as i32);
-    let inside = |v: &f64| *v >= lo - 1e-12 && *v <= hi + 1e-12;
-    let with = |mults: &[f64]| -> Vec<f64> {
-        (e0..=e1)
-            .flat_map(|e| mults.iter().map(move |m| m.log10() + f64::from(e)))
-            .filter(inside)
-            .collect()
-    };
-    if span > 8.0 {
-        let every = (span / 7.0).ceil() as i32;
-        let major = (e0..=e1)
-            .filter(|e| e.rem_euclid(every) == 0)
-            .map(f64::from)
-            .filter(inside)
-            .collect();
-        let minor = (e0..=e1).map(f64::from).filter(inside).collect();
-        return (major, minor, None);
-    }
-    let mut major = with(&[1.0]);
-    if major.len() < 3 {
-        major = with(&[1.0, 2.0, 5.0]);
-    }
-    if major.len() < 3 {
-        // Less than about half a decade: evenly spaced values, drawn at their log positions.
-        let (lin_lo, lin_hi) = (10f64.powf(lo), 10f64.powf(hi));
-        let (ticks, minor, step) = linear_ticks(lin_lo, lin_hi, false);
-        let log = |v: Vec<f64>| v.into_iter().map(f64::log10).collect();
-        return (log(ticks), log(minor), step_decimals(step, lin_hi));
-    }
-    let minor = if span <= 4.0 {
-        let all: Vec<f64> = (1..10).map(f64::from).collect();
-        with(&all)
-            .into_iter()
-            .filter(|v| major.iter().all(|m| (m - v).abs() > 1e-9))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    (major, minor, None)
-}
-
-/// At most three significant digits, in scientific notation outside `[1e-3, 1e5)`.
-fn format_significant(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 || !a.is_finite() {
-        return format!("{}", v + 0.0);
-    }
-    if (1e-3..1e5).contains(&a) {
-        let decimals = (2.0 - a.log10().floor()).max(0.0) as usize;
-        trim_zeros(format!("{v:.decimals$}"))
-    } else {
-        let s = format!("{v:.2e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) => format!("{}e{exp}", trim_zeros(mantissa.to_string())),
-            None => s,
-        }
-    }
-}
-
-fn trim_zeros(s: String) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 #[cfg(test)]
@@ -1302,7 +1484,7 @@ mod tests {
         let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut pixels).unwrap();
         let (width, height) = (info.width, info.height);
-        assert!(width >= 400 && height >= 300, "{width}x{height}");
+        assert!(width >= 200 && height >= 150, "{width}x{height}");
         let inked = pixels
             .chunks(3)
             .filter(|p| p.iter().any(|&c| c < 128))
@@ -1526,47 +1708,112 @@ mod tests {
 
     #[test]
     fn tick_labels() {
-        let a = Axis::linear(0.0, 1.0, false);
-        assert_eq!(a.major.len(), 6, "{:?}", a.major);
-        assert_eq!(a.label(0.2), "0.2");
-        let a = Axis::linear(-0.05, 1.05, false);
-        assert_eq!(a.label(0.0), "0.0");
-        let e = Axis::linear(0.5, 3.5, true);
-        assert_eq!(e.major, vec![1.0, 2.0, 3.0]);
-        assert_eq!(e.label(2.0), "2");
-        let l = Axis::log_padded(0.01, 2.0);
-        let labels: Vec<String> = l.major.iter().map(|v| l.label(*v)).collect();
-        assert_eq!(labels, ["0.01", "0.1", "1"]);
-        let narrow = Axis::log_padded(0.3, 0.9);
-        let labels: Vec<String> = narrow.major.iter().map(|v| narrow.label(*v)).collect();
-        assert_eq!(labels, ["0.4", "0.6", "0.8", "1.0"]);
-        let wide = Axis::log_padded(1e-8, 10.0);
-        let labels: Vec<String> = wide.major.iter().map(|v| wide.label(*v)).collect();
-        assert_eq!(labels, ["1e-8", "1e-6", "1e-4", "0.01", "1"]);
+        let labels = |a: &Axis| {
+            let format = a.formatter();
+            a.ticks().iter().map(&format).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels(&Axis::linear(0.0, 1.0)),
+            ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+        );
+        let epochs = Axis {
+            integer: true,
+            ..Axis::linear(0.5, 1.5)
+        };
+        assert!(labels(&epochs).iter().all(|l| l.is_empty() || l == "1"));
+        assert!(labels(&epochs).contains(&"1".to_string()));
+        assert_eq!(labels(&Axis::padded(0.01, 2.0, true)), ["0.01", "0.1", "1"]);
+        assert_eq!(
+            labels(&Axis::padded(0.3, 0.9, true)),
+            ["0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1"]
+        );
+        assert_eq!(
+            labels(&Axis::padded(30.0, 400.0, true)),
+            ["50", "100", "200"]
+        );
+        assert_eq!(
+            labels(&Axis::padded(1e-8, 10.0, true)),
+            ["1e-8", "1e-6", "1e-4", "0.01", "1"]
+        );
         assert_eq!(format_significant(2.5e-5), "2.5e-5");
         assert_eq!(format_significant(1234.0), "1234");
         assert_eq!(format_significant(0.123456), "0.123");
     }
-}
 
-// TEMP-MERGE: replaced by the plots branch.
-/// Temporary.
-pub struct RasterSample {
-    /// Temporary.
-    pub label: String,
-    /// Temporary.
-    pub layers: Vec<Vec<f64>>,
-}
-/// Temporary.
-pub fn confusion_matrix(
-    _path: &Path,
-    _counts: &[Vec<usize>],
-    _class_names: &[String],
-    _title: &str,
-) -> Result<()> {
-    Ok(())
-}
-/// Temporary.
-pub fn spike_raster(_path: &Path, _samples: &[RasterSample], _names: &[String]) -> Result<()> {
-    Ok(())
+    #[test]
+    fn confusion_matrix_png() {
+        let dir = TempDir::new("confusion");
+        let names: Vec<String> = ["yin", "yang", "dot"].map(String::from).to_vec();
+        let counts = vec![vec![310, 12, 9, 2], vec![7, 301, 4, 0], vec![3, 5, 340, 7]];
+        let path = dir.0.join("confusion.png");
+        confusion_matrix(&path, &counts, &names, "Yin-Yang test set").unwrap();
+        assert_png(&path);
+        // Ten classes, an empty row and no title.
+        let names: Vec<String> = (0..10).map(|k| format!("digit {k}")).collect();
+        let mut counts: Vec<Vec<usize>> = (0..10)
+            .map(|r| {
+                (0..11)
+                    .map(|c| if r == c { 90 } else { (r + c) % 4 })
+                    .collect()
+            })
+            .collect();
+        counts[4] = vec![0; 11];
+        let path = dir.0.join("confusion-10.png");
+        confusion_matrix(&path, &counts, &names, "").unwrap();
+        assert_png(&path);
+        // A single class.
+        let path = dir.0.join("confusion-1.png");
+        confusion_matrix(&path, &[vec![5, 1]], &names[..1], "one class").unwrap();
+        assert_png(&path);
+
+        assert_invalid(confusion_matrix(&path, &[], &[], "t"));
+        assert_invalid(confusion_matrix(&path, &counts[..9], &names, "t"));
+        let mut short = counts.clone();
+        short[2].pop();
+        assert_invalid(confusion_matrix(&path, &short, &names, "t"));
+    }
+
+    #[test]
+    fn spike_raster_png() {
+        let dir = TempDir::new("raster");
+        let mut rng = Lcg(11);
+        let mut times = |n: usize, t0: f64, silent: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| {
+                    if rng.next() < silent {
+                        f64::INFINITY
+                    } else {
+                        t0 + rng.next()
+                    }
+                })
+                .collect()
+        };
+        let samples: Vec<RasterSample> = (0..3)
+            .map(|s| RasterSample {
+                label: format!("sample {s}, class {}", s % 3),
+                layers: vec![
+                    times(4, 0.0, 0.0),
+                    times(120, 0.5, 0.3),
+                    times(30, 1.0, 0.4),
+                    times(3, 1.5, 0.2),
+                ],
+            })
+            .collect();
+        let names: Vec<String> = ["input", "hidden 1", "hidden 2", "output"]
+            .map(String::from)
+            .to_vec();
+        let path = dir.0.join("raster.png");
+        spike_raster(&path, &samples, &names).unwrap();
+        assert_png(&path);
+        // A sample whose output is silent, and one sample only.
+        let mut quiet = samples[0].clone();
+        quiet.layers[3] = vec![f64::INFINITY; 3];
+        let path = dir.0.join("raster-quiet.png");
+        spike_raster(&path, &[quiet], &names).unwrap();
+        assert_png(&path);
+
+        assert_invalid(spike_raster(&path, &[], &names));
+        assert_invalid(spike_raster(&path, &samples, &[]));
+        assert_invalid(spike_raster(&path, &samples, &names[..3]));
+    }
 }
