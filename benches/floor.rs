@@ -128,7 +128,7 @@ fn main() {
         .unwrap_or("artifacts/yinyang/h30-ws-seed0/model.json".into());
     let file = NetworkFile::load(&path).expect("a delgrad-network file");
     let lif = file.lif_params().build().expect("valid neuron");
-    let encoding = file.encoding;
+    let encoding = file.encoding.yin_yang().expect("a Yin-Yang network");
     let train = YinYangDataset::train().into_samples();
     let val = YinYangDataset::validation().into_samples();
     let layers: Vec<(Vec<f64>, Delays<Vec<f64>>)> = file

@@ -145,36 +145,14 @@ fn main() -> ExitCode {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("artifacts/eval").join(stem));
-        run_eval(model, &out).map(|s| {
-            println!(
-                "{}: test accuracy {:.1} % ({} of {}); outputs in {}",
-                model.display(),
-                100.0 * s.test_accuracy,
-                s.correct,
-                s.samples,
-                out.display()
-            );
-        })
+        run_eval(model, &out).map(|s| println!("{}", s.report_line(&out)))
     } else {
         config(&args).and_then(|c| {
             let out = args.out.clone().unwrap_or_else(|| {
                 PathBuf::from("artifacts/yinyang").join(format!("{}-seed{}", c.preset, c.seed))
             });
             let progress = Progress::for_stdout(args.quiet, c.epochs);
-            run(&c, &out, args.resume, progress).map(|s| {
-                println!(
-                    "{} seed {}: test {:.1} %, validation {:.1} %, train {:.1} %; {} parameters; \
-                     trained in {:.1} s; outputs in {}",
-                    s.preset,
-                    s.seed,
-                    100.0 * s.test_accuracy,
-                    100.0 * s.val_accuracy,
-                    100.0 * s.train_accuracy,
-                    s.n_params,
-                    s.train_seconds,
-                    out.display()
-                );
-            })
+            run(&c, &out, args.resume, progress).map(|s| println!("{}", s.report_line(&out)))
         })
     };
     match result {

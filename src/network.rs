@@ -29,6 +29,8 @@ use std::path::Path;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::data::InputEncoding;
+use crate::encoding::LatencyEncoder;
 use crate::error::{Error, Result};
 use crate::kernel::{self, DelayKind, Delays, LayerDims};
 use crate::neuron::{LifParams, REFERENCE_EPS};
@@ -107,10 +109,78 @@ impl From<NeuronSection> for LifParams {
     }
 }
 
-/// The `encoding` section: how input values become input spike times. The same type as the
-/// data side's [`InputEncoding`](crate::data::InputEncoding); `repeat` is written only when it
-/// is not 1.
-pub use crate::data::InputEncoding as Encoding;
+/// The `encoding` section: how input values become input spike times, in one of two forms.
+///
+/// * the Yin-Yang encoding, `{"t_early": 0.15, "t_late": 2.0}` (plus `"repeat"` when it is not
+///   1): a point `(x, y)` becomes the inputs `x, y, 1 - x, 1 - y`
+///   ([`InputEncoding`](crate::data::InputEncoding));
+/// * a general latency encoder, `{"latency": {"lo": 0, "hi": 16, "t_early": ..., ...}}`
+///   ([`LatencyEncoder`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Encoding {
+    /// The Yin-Yang encoding.
+    YinYang(InputEncoding),
+    /// A general latency encoder of feature vectors.
+    Latency {
+        /// The encoder.
+        latency: LatencyEncoder,
+    },
+}
+
+impl Default for Encoding {
+    /// The standard Yin-Yang encoding.
+    fn default() -> Self {
+        Encoding::YinYang(InputEncoding::YIN_YANG)
+    }
+}
+
+impl From<InputEncoding> for Encoding {
+    fn from(e: InputEncoding) -> Self {
+        Encoding::YinYang(e)
+    }
+}
+
+impl From<LatencyEncoder> for Encoding {
+    fn from(latency: LatencyEncoder) -> Self {
+        Encoding::Latency { latency }
+    }
+}
+
+impl Encoding {
+    /// The standard Yin-Yang encoding (`t_early` 0.15, `t_late` 2.0, 4 inputs).
+    pub const YIN_YANG: Encoding = Encoding::YinYang(InputEncoding::YIN_YANG);
+
+    /// Checks the encoding's parameters.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Encoding::YinYang(e) => e.validate(),
+            Encoding::Latency { latency } => latency.validate(),
+        }
+    }
+
+    /// The Yin-Yang form, if this is one.
+    pub fn yin_yang(&self) -> Option<InputEncoding> {
+        match self {
+            Encoding::YinYang(e) => Some(*e),
+            Encoding::Latency { .. } => None,
+        }
+    }
+
+    /// Input spike times of one sample's features (`[x, y]` for the Yin-Yang form).
+    pub fn encode(&self, features: &[f64]) -> Result<Vec<f64>> {
+        match self {
+            Encoding::YinYang(e) => match features {
+                [x, y] => Ok(e.encode(*x, *y)),
+                _ => Err(Error::Shape(format!(
+                    "the Yin-Yang encoding takes 2 features (x, y), got {}",
+                    features.len()
+                ))),
+            },
+            Encoding::Latency { latency } => latency.encode(features),
+        }
+    }
+}
 
 /// The predicted class of one sample: the output neuron that spikes first (lowest index on ties);
 /// `None` when no output neuron spikes (counted as wrong, SPEC section 5).
@@ -610,8 +680,8 @@ mod tests {
             net.neuron.leak,
             net.neuron.threshold,
             net.neuron.eps,
-            net.encoding.t_early,
-            net.encoding.t_late,
+            net.encoding.yin_yang().unwrap().t_early,
+            net.encoding.yin_yang().unwrap().t_late,
         ];
         for l in &net.layers {
             v.extend(l.weights_flat());
@@ -940,7 +1010,7 @@ mod tests {
     #[test]
     fn forward_chains_layers_and_matches_the_kernel() {
         let net = sample_network();
-        let enc = net.encoding;
+        let enc = net.encoding.yin_yang().unwrap();
         let input: Vec<f64> = [0.2, 0.7, f64::INFINITY, 0.0, 0.5, 1.0]
             .iter()
             .map(|&v| if v.is_finite() { enc.time(v) } else { v })
@@ -971,14 +1041,15 @@ mod tests {
     #[test]
     fn encoding_and_decoding() {
         let e = Encoding::YIN_YANG;
-        assert_eq!(e.time(0.0), 0.15);
-        assert_eq!(e.time(1.0), 2.0);
+        let yy = e.yin_yang().unwrap();
+        assert_eq!(yy.time(0.0), 0.15);
+        assert_eq!(yy.time(1.0), 2.0);
         assert_eq!(Encoding::default(), e);
-        assert!(Encoding {
+        assert!(Encoding::YinYang(InputEncoding {
             t_early: 1.0,
             t_late: 1.0,
             repeat: 1
-        }
+        })
         .validate()
         .is_err());
         // The file section reads and writes without `repeat` when it is 1.
@@ -988,7 +1059,18 @@ mod tests {
         assert_eq!(back, e);
         let hw: Encoding =
             serde_json::from_str(r#"{"t_early":0.15,"t_late":2.0,"repeat":5}"#).unwrap();
-        assert_eq!(hw.num_inputs(), 20);
+        assert_eq!(hw.yin_yang().unwrap().num_inputs(), 20);
+        assert_eq!(hw.encode(&[0.0, 1.0]).unwrap().len(), 20);
+        assert!(hw.encode(&[0.0]).is_err());
+        // The latency form round-trips, and a misspelt Yin-Yang key is not silently accepted.
+        let digits: Encoding = LatencyEncoder::new(0.0, 16.0, 0.15, 2.0)
+            .with_silent_floor(true)
+            .into();
+        let json = serde_json::to_string(&digits).unwrap();
+        assert!(json.starts_with(r#"{"latency":{"lo":0.0,"hi":16.0"#), "{json}");
+        assert_eq!(serde_json::from_str::<Encoding>(&json).unwrap(), digits);
+        assert_eq!(digits.encode(&[16.0, 0.0]).unwrap(), vec![0.15, f64::INFINITY]);
+        assert!(serde_json::from_str::<Encoding>(r#"{"t_erly":0.15,"t_late":2.0}"#).is_err());
 
         let inf = f64::INFINITY;
         assert_eq!(first_spike_class(&[1.0, 0.5, 2.0]), Some(1));

@@ -78,7 +78,7 @@ fn check(name: &str, expected_correct: usize) -> f64 {
 
     let input: Vec<f64> = points
         .iter()
-        .flat_map(|&(x, y)| net.encoding.encode(x, y))
+        .flat_map(|&(x, y)| net.encoding.encode(&[x, y]).unwrap())
         .collect();
     let layers = net.forward(&input, points.len()).unwrap();
     assert_eq!(layers.len(), net.layers.len());

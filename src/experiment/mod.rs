@@ -3,6 +3,7 @@
 //! `test_output_times.csv`, figures), for Yin-Yang ([`yinyang`]), the 8x8 digits ([`digits`])
 //! and MNIST ([`mnist`]), or any data a program brings ([`train_and_report`]).
 
+pub mod classifier;
 pub mod digits;
 pub mod mnist;
 pub mod yinyang;
@@ -25,6 +26,7 @@ use crate::network::{Encoding, NetworkFile};
 use crate::plots::{self, CurvePoint, RasterSample};
 use crate::trainer::{fit, ComputeDevice, EpochMetrics, FitOutcome, Progress, TrainerConfig};
 
+pub use classifier::{evaluate_model, run_classifier, ClassifierConfig};
 pub use yinyang::{
     evaluate_file, load_run_config, run, run_eval, EvalSummary, YinYangConfig, PRESETS,
 };
@@ -73,6 +75,24 @@ pub struct RunSummary<C = YinYangConfig> {
     pub test_accuracy_ideal: Option<f64>,
     /// The full configuration.
     pub config: C,
+}
+
+impl<C> RunSummary<C> {
+    /// One line for a terminal: accuracies, parameters, seconds and where the outputs are.
+    pub fn report_line(&self, dir: &Path) -> String {
+        format!(
+            "{} seed {}: test {:.1} %, validation {:.1} %, train {:.1} %; {} parameters; \
+             trained in {:.1} s; outputs in {}",
+            self.preset,
+            self.seed,
+            100.0 * self.test_accuracy,
+            100.0 * self.val_accuracy,
+            100.0 * self.train_accuracy,
+            self.n_params,
+            self.train_seconds,
+            dir.display()
+        )
+    }
 }
 
 /// Spike times of a network on a set of samples.

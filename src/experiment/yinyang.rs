@@ -298,6 +298,20 @@ pub struct EvalSummary {
     pub samples: usize,
 }
 
+impl EvalSummary {
+    /// One line for a terminal.
+    pub fn report_line(&self, dir: &Path) -> String {
+        format!(
+            "{}: test accuracy {:.1} % ({} of {}); outputs in {}",
+            self.model.display(),
+            100.0 * self.test_accuracy,
+            self.correct,
+            self.samples,
+            dir.display()
+        )
+    }
+}
+
 /// The configuration a run in `dir` was started with.
 pub fn load_run_config(dir: &Path) -> Result<YinYangConfig> {
     crate::io::load_file(&dir.join("config.json"), |bytes| {
@@ -307,7 +321,10 @@ pub fn load_run_config(dir: &Path) -> Result<YinYangConfig> {
 
 /// Evaluates a network file on Yin-Yang samples with the pure f64 evaluator.
 pub fn evaluate_file(file: &NetworkFile, samples: &[YinYangSample]) -> Result<Evaluation> {
-    evaluate_file_items(file, &encode_samples(&file.encoding, samples))
+    let encoding = file.encoding.yin_yang().ok_or_else(|| {
+        Error::InvalidConfig("the network file's encoding is not the Yin-Yang encoding".into())
+    })?;
+    evaluate_file_items(file, &encode_samples(&encoding, samples))
 }
 
 /// Trains `config` and writes the run's outputs to `dir` (see
