@@ -12,7 +12,8 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use delgrad::kernel::{self, Delays, GradientOptions, LayerDims};
+use delgrad::kernel;
+use delgrad::types::{Delays, GradientOptions, LayerDims};
 use delgrad::{
     DelayKind, LayerDelays, LifParams, SpikeBackend, SpikingLinear, SpikingLinearConfig,
 };

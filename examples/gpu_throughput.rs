@@ -13,7 +13,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use clap::Parser;
 use delgrad::backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
-use delgrad::kernel::{DelayKind, GradientOptions};
+use delgrad::types::{DelayKind, GradientOptions};
 use delgrad::neuron::LifParams;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

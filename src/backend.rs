@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use std::sync::Arc;
 
 use crate::hardware::ChipBinding;
-use crate::kernel::{self, Delays, GradientOptions, LayerDims, Perturbation, SpikeGradients};
+use crate::kernel::{self, Perturbation};
+use crate::types::{Delays, GradientOptions, LayerDims, SpikeGradients};
 use crate::neuron::{Lif, LifParams};
 
 /// Everything the spiking op needs besides tensors: the neuron, the backward options and, for

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
 use crate::error::{Error, Result};
 use crate::hardware::{ChipBinding, ChipProfile};
-use crate::kernel::{DelayKind, GradientOptions};
+use crate::types::{DelayKind, GradientOptions};
 use crate::neuron::LifParams;
 
 /// Configuration of a [`SpikingLinear`] layer; create it with [`SpikingLinearConfig::init`].

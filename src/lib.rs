@@ -4,6 +4,7 @@
 //! networks (the DelGrad method), on the Burn deep-learning framework.
 //!
 //! Layers of the crate, bottom up:
+//! * [`types`]: the shared vocabulary (delay kinds and values, gradient options, dimensions);
 //! * [`neuron`] and [`lambert`]: the f64 math core (spike times, causal sets, derivatives);
 //! * [`kernel`]: batched CPU kernels over slices, parallel over samples;
 //! * [`backend`]: the [`SpikeBackend`] extension trait with its autodiff backward;
@@ -39,10 +40,11 @@ pub mod neuron;
 pub mod plots;
 pub mod sweep;
 pub mod train;
+pub mod types;
 
 pub use backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
 pub use error::{Error, Result};
-pub use kernel::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};
+pub use types::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};
 pub use layer::{DelayMap, SpikingLinear, SpikingLinearConfig};
 pub use network::{first_spike_class, DelaysFile, Encoding, LayerFile, NetworkFile, NeuronSection};
 pub use neuron::{Lif, LifParams, TauRatio};

@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 
 use crate::backend::{LayerDelays, SpikeBackend};
 use crate::error::{Error, Result};
-use crate::kernel::{DelayKind, Delays, GradientOptions};
+use crate::types::{DelayKind, Delays, GradientOptions};
 use crate::layer::{SpikingLinear, SpikingLinearConfig};
 use crate::network::{Encoding, LayerFile, NetworkFile};
 use crate::neuron::LifParams;

@@ -30,7 +30,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
-use crate::kernel::{self, DelayKind, Delays, LayerDims};
+use crate::kernel;
+use crate::types::{DelayKind, Delays, LayerDims};
 use crate::neuron::{LifParams, REFERENCE_EPS};
 
 /// Value of the `format` field.
@@ -141,7 +142,7 @@ pub struct LayerFile {
 
 impl LayerFile {
     /// A layer from row-major `[n_in, n_out]` weights and flat delays (in the shapes of
-    /// [`kernel::Delays`]). Checks lengths only; values are checked by [`NetworkFile::validate`].
+    /// [`Delays`]). Checks lengths only; values are checked by [`NetworkFile::validate`].
     pub fn from_flat(
         n_in: usize,
         n_out: usize,

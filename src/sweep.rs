@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::experiment::{self, RunSummary};
 use crate::io::write_atomically;
-use crate::kernel::DelayKind;
+use crate::types::DelayKind;
 use crate::plots;
 use crate::train::{checkpoint_dir, complete_checkpoints, Progress, TrainConfig};
 

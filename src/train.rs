@@ -32,7 +32,7 @@ use crate::backend::SpikeBackend;
 use crate::data::{InputEncoding, YinYangBatch, YinYangBatcher, YinYangDataset, YinYangSample};
 use crate::error::{Error, Result};
 use crate::hardware::ChipProfile;
-use crate::kernel::{DelayKind, GradientOptions};
+use crate::types::{DelayKind, GradientOptions};
 use crate::layer::SpikingLinearConfig;
 use crate::loss::{decision_scores, SpikeLoss};
 use crate::model::{tensor_values, SpikingNetwork};

@@ -13,7 +13,8 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use delgrad::backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
-use delgrad::kernel::{ArrivalJitter, DelayKind, GradientOptions, Perturbation};
+use delgrad::kernel::{ArrivalJitter, Perturbation};
+use delgrad::types::{DelayKind, GradientOptions};
 use delgrad::neuron::LifParams;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -503,7 +504,7 @@ fn nan_error_signals_count_as_zero_as_on_the_cpu() {
         let out = B::spike_forward(
             prim(input.clone()),
             prim(weights.clone()),
-            delgrad::kernel::Delays::Synaptic(prim(delays.clone())),
+            delgrad::types::Delays::Synaptic(prim(delays.clone())),
             o,
         )
         .unwrap();
@@ -511,7 +512,7 @@ fn nan_error_signals_count_as_zero_as_on_the_cpu() {
         let grads = B::spike_backward(
             prim(input),
             prim(weights),
-            delgrad::kernel::Delays::Synaptic(prim(delays)),
+            delgrad::types::Delays::Synaptic(prim(delays)),
             out,
             prim(g),
             o,

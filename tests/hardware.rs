@@ -9,7 +9,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use common::TestRng;
 use delgrad::hardware::{ChipBinding, ChipProfile, HardwareAware};
-use delgrad::kernel::{self, Delays, LayerDims};
+use delgrad::kernel;
+use delgrad::types::{Delays, LayerDims};
 use delgrad::{
     DelayKind, GradientOptions, LifParams, SpikeBackend, SpikingLinear, SpikingLinearConfig,
 };

@@ -27,7 +27,8 @@ use cubecl::prelude::*;
 
 use crate::backend::{check_delay_shape, check_output_shapes, layer_dims, SpikeBackend, SpikeOp};
 use crate::error::{Error, Result};
-use crate::kernel::{self, DelayKind, Delays, LayerDims, SpikeGradients};
+use crate::kernel;
+use crate::types::{DelayKind, Delays, LayerDims, SpikeGradients};
 use crate::neuron::TauRatio;
 
 fn kind_code(kind: DelayKind) -> u32 {
@@ -489,7 +490,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{ArrivalJitter, GradientOptions, Perturbation};
+    use crate::kernel::{ArrivalJitter, Perturbation};
+    use crate::types::GradientOptions;
     use crate::neuron::LifParams;
     use burn::backend::wgpu::{Wgpu, WgpuDevice};
     use std::sync::Arc;
