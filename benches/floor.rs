@@ -158,7 +158,7 @@ fn main() {
                         let (input, output) = &saved[k];
                         let g = kernel::backward(
                             &lif,
-                            &GradientOptions::default(),
+                            &GradientOptions::reference(),
                             dims_of(k, chunk.len()),
                             input,
                             w,

@@ -14,8 +14,9 @@ use crate::data::{InputEncoding, YinYangDataset, YinYangSample};
 use crate::error::{Error, Result};
 use crate::hardware::HardwareAware;
 use crate::io::write_atomically;
+use crate::loss::first_spike_class;
 use crate::model::{tensor_values, SpikingNetwork};
-use crate::network::{first_spike_class, NetworkFile};
+use crate::network::NetworkFile;
 use crate::plots::{self, CurvePoint};
 use crate::train::{
     fit, ComputeDevice, EpochMetrics, FitOutcome, Progress, TrainConfig, METRICS_HEADER,

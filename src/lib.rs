@@ -8,7 +8,8 @@
 //! * [`neuron`] and [`lambert`]: the f64 math core (spike times, causal sets, derivatives);
 //! * [`kernel`]: batched CPU kernels over slices, parallel over samples;
 //! * [`backend`]: the [`SpikeBackend`] extension trait with its autodiff backward;
-//! * [`layer`]: the [`SpikingLinear`] module;
+//! * [`functional`]: the spiking op as a function on tensors ([`spike`], [`try_spike`]);
+//! * [`layer`]: the [`SpikingLinear`] module; [`model`]: the [`SpikingNetwork`] stack of them;
 //! * [`network`]: the `delgrad-network` JSON file format;
 //! * [`train`], [`experiment`], [`sweep`]: Yin-Yang training on Burn's learner, a run's outputs,
 //!   grids of runs;
@@ -26,6 +27,7 @@ pub mod baseline;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod functional;
 #[cfg(feature = "wgpu")]
 pub mod gpu;
 pub mod hardware;
@@ -42,9 +44,12 @@ pub mod sweep;
 pub mod train;
 pub mod types;
 
-pub use backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
+pub use backend::{LayerDelays, SpikeBackend, SpikeOp};
 pub use error::{Error, Result};
-pub use types::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};
+pub use functional::{spike, try_spike};
 pub use layer::{DelayMap, SpikingLinear, SpikingLinearConfig};
-pub use network::{first_spike_class, DelaysFile, Encoding, LayerFile, NetworkFile, NeuronSection};
+pub use loss::first_spike_class;
+pub use model::SpikingNetwork;
+pub use network::{DelaysFile, Encoding, LayerFile, NetworkFile, NeuronSection};
 pub use neuron::{Lif, LifParams, TauRatio};
+pub use types::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::experiment::{self, RunSummary};
 use crate::io::write_atomically;
-use crate::types::DelayKind;
 use crate::plots;
 use crate::train::{checkpoint_dir, complete_checkpoints, Progress, TrainConfig};
+use crate::types::DelayKind;
 
 /// One run of a sweep: a configuration and the directory name it writes to.
 #[derive(Debug, Clone, PartialEq)]

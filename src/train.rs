@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::module::{AutodiffModule, Module, Param, ParamId};
+use burn::module::{AutodiffModule, Initializer, Module, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::record::{DoublePrecisionSettings, NamedMpkFileRecorder, Record};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -32,11 +32,11 @@ use crate::backend::SpikeBackend;
 use crate::data::{InputEncoding, YinYangBatch, YinYangBatcher, YinYangDataset, YinYangSample};
 use crate::error::{Error, Result};
 use crate::hardware::ChipProfile;
-use crate::types::{DelayKind, GradientOptions};
 use crate::layer::SpikingLinearConfig;
 use crate::loss::{decision_scores, SpikeLoss};
 use crate::model::{tensor_values, SpikingNetwork};
 use crate::neuron::LifParams;
+use crate::types::{DelayKind, GradientOptions};
 
 /// Everything that defines a Yin-Yang training run. Start from [`TrainConfig::preset`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,7 +202,7 @@ impl TrainConfig {
             bump_threshold_output: 0.0,
             bump_initial: 0.0005,
             bump_rule: BumpRule::LayerFraction,
-            gradients: GradientOptions::default(),
+            gradients: GradientOptions::reference(),
             train_subset: None,
             chip: None,
             device: ComputeDevice::Cpu,
@@ -322,8 +322,7 @@ impl TrainConfig {
                 .with_chip(self.chip.clone())
                 .with_chip_seed(chip_seed)
                 .with_neuron(self.neuron)
-                .with_weight_mean(mean)
-                .with_weight_std(std)
+                .with_initializer(Initializer::Normal { mean, std })
                 .with_delays(self.delays)
                 .with_delay_init_mean(self.delay_init.0)
                 .with_delay_init_std(self.delay_init.1)

@@ -75,20 +75,25 @@ impl std::fmt::Display for DelayKind {
     }
 }
 
-/// Delays of a layer together with their kind; `T` is a slice, a vector or a tensor.
+/// Delays of a layer together with their kind.
+///
+/// `T` holds the one-dimensional kinds (axonal `[n_in]`, dendritic `[n_out]`) and `S` the
+/// synaptic `[n_in, n_out]` one. Flat forms (slices, vectors, tensor primitives) use one type for
+/// both; the tensor form [`LayerDelays`](crate::LayerDelays) gives each kind a tensor of its own
+/// rank.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Delays<T> {
+pub enum Delays<T, S = T> {
     /// No delays.
     None,
-    /// `[n_in]`.
+    /// `[n_in]`: one delay per presynaptic neuron.
     Axonal(T),
-    /// `[n_in, n_out]`, row-major.
-    Synaptic(T),
-    /// `[n_out]`.
+    /// `[n_in, n_out]` (row-major when flat): one delay per synapse.
+    Synaptic(S),
+    /// `[n_out]`: one delay per postsynaptic neuron.
     Dendritic(T),
 }
 
-impl<T> Delays<T> {
+impl<T, S> Delays<T, S> {
     /// The kind of these delays.
     pub fn kind(&self) -> DelayKind {
         match self {
@@ -99,6 +104,29 @@ impl<T> Delays<T> {
         }
     }
 
+    /// Same kind, values transformed: by `f` for the one-dimensional kinds, by `g` for the
+    /// synaptic one.
+    pub fn map_each<U, V>(self, f: impl FnOnce(T) -> U, g: impl FnOnce(S) -> V) -> Delays<U, V> {
+        match self {
+            Delays::None => Delays::None,
+            Delays::Axonal(t) => Delays::Axonal(f(t)),
+            Delays::Synaptic(s) => Delays::Synaptic(g(s)),
+            Delays::Dendritic(t) => Delays::Dendritic(f(t)),
+        }
+    }
+
+    /// Same kind, values borrowed.
+    pub fn as_ref(&self) -> Delays<&T, &S> {
+        match self {
+            Delays::None => Delays::None,
+            Delays::Axonal(t) => Delays::Axonal(t),
+            Delays::Synaptic(s) => Delays::Synaptic(s),
+            Delays::Dendritic(t) => Delays::Dendritic(t),
+        }
+    }
+}
+
+impl<T> Delays<T> {
     /// The delay values, if any.
     pub fn values(&self) -> Option<&T> {
         match self {
@@ -120,9 +148,13 @@ impl<T> Delays<T> {
         Delays::from_kind(self.kind(), self.into_values().map(f))
     }
 
-    /// Same kind, values borrowed.
-    pub fn as_ref(&self) -> Delays<&T> {
-        Delays::from_kind(self.kind(), self.values())
+    /// Same kind, the values' fallible transformation, or its first error.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Delays<U>, E> {
+        let kind = self.kind();
+        Ok(Delays::from_kind(
+            kind,
+            self.into_values().map(f).transpose()?,
+        ))
     }
 
     /// Builds delays of `kind` from values (ignored for `None`; `None` values with another kind
@@ -137,29 +169,40 @@ impl<T> Delays<T> {
     }
 }
 
-/// Options of the backward pass (the reference's safeguards, SPEC section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Options of the backward pass. The default computes exact gradients;
+/// [`GradientOptions::reference`] adds the reference implementation's safeguard, a training
+/// option that every published Yin-Yang preset uses.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct GradientOptions {
     /// Per (sample, neuron): when the largest |dL/dt * dt/dw_i| exceeds this, that neuron's
     /// weight-gradient row for that sample is dropped (delay and input-time gradients are kept).
-    /// The reference uses 0.2; `None` disables clipping.
+    /// `None` (the default) keeps every row: the exact gradient.
     pub weight_grad_clip: Option<f64>,
 }
 
-impl Default for GradientOptions {
-    fn default() -> Self {
+impl GradientOptions {
+    /// The weight-gradient clip of the reference implementation.
+    pub const REFERENCE_CLIP: f64 = 0.2;
+
+    /// Exact gradients with no clipping; the same as the default.
+    pub fn exact() -> Self {
+        Self::default()
+    }
+
+    /// Weight-gradient rows whose largest entry exceeds `clip` are dropped (see
+    /// [`weight_grad_clip`](Self::weight_grad_clip)). A safeguard for training: it keeps a
+    /// neuron whose spike barely crosses the threshold, and so has a huge gradient, from
+    /// throwing its weights far off.
+    pub fn clipped(clip: f64) -> Self {
         Self {
-            weight_grad_clip: Some(0.2),
+            weight_grad_clip: Some(clip),
         }
     }
-}
 
-impl GradientOptions {
-    /// Exact gradients with no clipping.
-    pub fn exact() -> Self {
-        Self {
-            weight_grad_clip: None,
-        }
+    /// The reference implementation's training safeguard, `clipped(0.2)`; the Yin-Yang presets
+    /// train with it.
+    pub fn reference() -> Self {
+        Self::clipped(Self::REFERENCE_CLIP)
     }
 }
 

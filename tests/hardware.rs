@@ -5,6 +5,7 @@
 mod common;
 
 use burn::backend::{Autodiff, NdArray};
+use burn::module::Initializer;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use common::TestRng;
@@ -21,8 +22,10 @@ type Chip = Autodiff<HardwareAware<NdArray<f64>>>;
 fn config(kind: DelayKind, chip: Option<ChipProfile>) -> SpikingLinearConfig {
     SpikingLinearConfig::new(6, 4)
         .with_neuron(LifParams::hardware())
-        .with_weight_mean(1.2)
-        .with_weight_std(0.6)
+        .with_initializer(Initializer::Normal {
+            mean: 1.2,
+            std: 0.6,
+        })
         .with_delays(kind)
         .with_delay_shift(2.0)
         .with_delay_scale(1.5)

@@ -153,7 +153,7 @@ fn layer() -> impl Strategy<Value = Layer> {
     layer_with(
         neuron_params(),
         prop_oneof![
-            Just(GradientOptions::default()),
+            Just(GradientOptions::reference()),
             Just(GradientOptions::exact())
         ],
     )

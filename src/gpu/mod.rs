@@ -28,8 +28,8 @@ use cubecl::prelude::*;
 use crate::backend::{check_delay_shape, check_output_shapes, layer_dims, SpikeBackend, SpikeOp};
 use crate::error::{Error, Result};
 use crate::kernel;
-use crate::types::{DelayKind, Delays, LayerDims, SpikeGradients};
 use crate::neuron::TauRatio;
+use crate::types::{DelayKind, Delays, LayerDims, SpikeGradients};
 
 fn kind_code(kind: DelayKind) -> u32 {
     match kind {
@@ -491,8 +491,8 @@ where
 mod tests {
     use super::*;
     use crate::kernel::{ArrivalJitter, Perturbation};
-    use crate::types::GradientOptions;
     use crate::neuron::LifParams;
+    use crate::types::GradientOptions;
     use burn::backend::wgpu::{Wgpu, WgpuDevice};
     use std::sync::Arc;
 
