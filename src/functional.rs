@@ -3,7 +3,7 @@
 //! offers the ops behind `burn::nn`).
 //!
 //! Delays are **effective** delays, each kind in its own shape (see
-//! [`LayerDelays`](crate::LayerDelays)); the layer's positivity parameterisation is not applied.
+//! [`LayerDelays`]); the layer's positivity parameterisation is not applied.
 //! On an autodiff backend the result is differentiable with respect to input times, weights and
 //! delays, with DelGrad's exact gradients.
 
