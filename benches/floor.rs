@@ -11,7 +11,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use delgrad::data::YinYangDataset;
-use delgrad::kernel::{self, Delays, GradientOptions, LayerDims};
+use delgrad::kernel;
+use delgrad::types::{Delays, GradientOptions, LayerDims};
 use delgrad::{Lif, NetworkFile};
 
 const BATCH: usize = 150;
@@ -157,7 +158,7 @@ fn main() {
                         let (input, output) = &saved[k];
                         let g = kernel::backward(
                             &lif,
-                            &GradientOptions::default(),
+                            &GradientOptions::reference(),
                             dims_of(k, chunk.len()),
                             input,
                             w,

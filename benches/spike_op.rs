@@ -9,10 +9,12 @@
 use std::time::Duration;
 
 use burn::backend::{Autodiff, NdArray};
+use burn::module::Initializer;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use delgrad::kernel::{self, Delays, GradientOptions, LayerDims};
+use delgrad::kernel;
+use delgrad::types::{Delays, GradientOptions, LayerDims};
 use delgrad::{
     DelayKind, LayerDelays, LifParams, SpikeBackend, SpikingLinear, SpikingLinearConfig,
 };
@@ -71,8 +73,10 @@ fn layers<B: SpikeBackend>(net: &Net, device: &B::Device) -> (SpikingLinear<B>, 
         SpikingLinearConfig::new(i, o)
             .with_neuron(neuron)
             .with_delays(net.delays)
-            .with_weight_mean(drive / i as f64)
-            .with_weight_std(drive / i as f64)
+            .with_initializer(Initializer::Normal {
+                mean: drive / i as f64,
+                std: drive / i as f64,
+            })
     };
     (
         cfg(n_in, n_hidden, 4.0).init_seeded(0, device).unwrap(),
@@ -193,7 +197,7 @@ fn bench_kernel(c: &mut Criterion) {
         });
         let output = kernel::forward(&lif, dims, &input, &weights, &delays);
         let grad_output = vec![1.0; output.len()];
-        let options = GradientOptions::default();
+        let options = GradientOptions::reference();
         group.bench_with_input(BenchmarkId::new("backward", batch), &batch, |b, _| {
             b.iter(|| {
                 kernel::backward(

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use delgrad::experiment::digits::{self, DIGITS_PRESETS};
 use delgrad::experiment::classifier::run_ann_baseline;
+use delgrad::experiment::digits::{self, DIGITS_PRESETS};
 use delgrad::experiment::ClassifierConfig;
 use delgrad::loss::SpikeLoss;
 use delgrad::trainer::Progress;
@@ -118,10 +118,12 @@ fn main() -> ExitCode {
     } else {
         config(&args).and_then(|c| {
             let out = args.out.clone().unwrap_or_else(|| {
-                PathBuf::from("artifacts/digits").join(format!("{}-seed{}", c.preset, c.trainer.seed))
+                PathBuf::from("artifacts/digits")
+                    .join(format!("{}-seed{}", c.preset, c.trainer.seed))
             });
             let progress = Progress::for_stdout(args.quiet, c.trainer.epochs);
-            digits::run(&c, &out, args.resume, progress).map(|s| println!("{}", s.report_line(&out)))
+            digits::run(&c, &out, args.resume, progress)
+                .map(|s| println!("{}", s.report_line(&out)))
         })
     };
     match result {

@@ -99,7 +99,12 @@ fn main() -> ExitCode {
             });
             let progress = Progress::for_stdout(args.quiet, c.trainer.epochs);
             mnist::run(&c, &args.data, &out, args.resume, progress).map(|(s, data)| {
-                println!("{} ({} split: {:?} images)", s.report_line(&out), data.split, data.sizes)
+                println!(
+                    "{} ({} split: {:?} images)",
+                    s.report_line(&out),
+                    data.split,
+                    data.sizes
+                )
             })
         })
     };

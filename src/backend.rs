@@ -13,14 +13,15 @@ use burn::backend::ndarray::{
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
-use burn::tensor::{DType, Shape, TensorData, TensorMetadata, TensorPrimitive};
+use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
 use crate::hardware::ChipBinding;
-use crate::kernel::{self, Delays, GradientOptions, LayerDims, Perturbation, SpikeGradients};
+use crate::kernel::{self, Perturbation};
 use crate::neuron::{Lif, LifParams};
+use crate::types::{Delays, GradientOptions, LayerDims, SpikeGradients};
 
 /// Everything the spiking op needs besides tensors: the neuron, the backward options and, for
 /// chip-aware training, the layer's chip binding.
@@ -34,7 +35,8 @@ pub struct SpikeOp {
     /// every other backend computes the ideal model.
     pub chip: Option<Arc<ChipBinding>>,
     /// Deviations for this one call, set by a chip-aware backend for the backend it wraps.
-    pub perturbation: Option<Arc<Perturbation>>,
+    /// Private to the crate: only `HardwareAware` may make a backend compute a perturbed model.
+    pub(crate) perturbation: Option<Arc<Perturbation>>,
 }
 
 impl SpikeOp {
@@ -113,7 +115,7 @@ pub fn layer_dims(input: &Shape, weights: &Shape) -> Result<LayerDims> {
 
 pub(crate) fn check_delay_shape(
     dims: LayerDims,
-    kind: crate::DelayKind,
+    kind: crate::types::DelayKind,
     shape: &Shape,
 ) -> Result<()> {
     let expected = kind.shape(dims.n_in, dims.n_out);
@@ -364,54 +366,16 @@ impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
     }
 }
 
-/// Delays of a layer as high-level tensors, each in the shape of its kind.
-#[derive(Debug, Clone)]
-pub enum LayerDelays<B: Backend> {
-    /// No delays.
-    None,
-    /// `[n_in]`: one delay per presynaptic neuron.
-    Axonal(Tensor<B, 1>),
-    /// `[n_in, n_out]`: one delay per synapse.
-    Synaptic(Tensor<B, 2>),
-    /// `[n_out]`: one delay per postsynaptic neuron.
-    Dendritic(Tensor<B, 1>),
-}
+/// Delays of a layer as high-level tensors, each in the shape of its kind: axonal `[n_in]`,
+/// synaptic `[n_in, n_out]`, dendritic `[n_out]`.
+pub type LayerDelays<B> = Delays<Tensor<B, 1>, Tensor<B, 2>>;
 
 impl<B: Backend> LayerDelays<B> {
     /// The op-level form: the kind plus a primitive.
     pub fn into_primitive(self) -> Delays<FloatTensor<B>> {
-        match self {
-            LayerDelays::None => Delays::None,
-            LayerDelays::Axonal(t) => Delays::Axonal(t.into_primitive().tensor()),
-            LayerDelays::Synaptic(t) => Delays::Synaptic(t.into_primitive().tensor()),
-            LayerDelays::Dendritic(t) => Delays::Dendritic(t.into_primitive().tensor()),
-        }
+        self.map_each(
+            |t| t.into_primitive().tensor(),
+            |t| t.into_primitive().tensor(),
+        )
     }
-
-    /// The kind of these delays.
-    pub fn kind(&self) -> crate::DelayKind {
-        match self {
-            LayerDelays::None => crate::DelayKind::None,
-            LayerDelays::Axonal(_) => crate::DelayKind::Axonal,
-            LayerDelays::Synaptic(_) => crate::DelayKind::Synaptic,
-            LayerDelays::Dendritic(_) => crate::DelayKind::Dendritic,
-        }
-    }
-}
-
-/// First-spike times `[batch, n_out]` of a layer, on high-level tensors; differentiable with
-/// respect to all three inputs on an autodiff backend.
-pub fn spike<B: SpikeBackend>(
-    input: Tensor<B, 2>,
-    weights: Tensor<B, 2>,
-    delays: LayerDelays<B>,
-    op: &SpikeOp,
-) -> Result<Tensor<B, 2>> {
-    let out = B::spike_forward(
-        input.into_primitive().tensor(),
-        weights.into_primitive().tensor(),
-        delays.into_primitive(),
-        op,
-    )?;
-    Ok(Tensor::from_primitive(TensorPrimitive::Float(out)))
 }

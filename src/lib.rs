@@ -4,10 +4,12 @@
 //! networks (the DelGrad method), on the Burn deep-learning framework.
 //!
 //! Layers of the crate, bottom up:
+//! * [`types`]: the shared vocabulary (delay kinds and values, gradient options, dimensions);
 //! * [`neuron`] and [`lambert`]: the f64 math core (spike times, causal sets, derivatives);
 //! * [`kernel`]: batched CPU kernels over slices, parallel over samples;
 //! * [`backend`]: the [`SpikeBackend`] extension trait with its autodiff backward;
-//! * [`layer`]: the [`SpikingLinear`] module;
+//! * [`functional`]: the spiking op as a function on tensors ([`spike`], [`try_spike`]);
+//! * [`layer`]: the [`SpikingLinear`] module; [`model`]: the [`SpikingNetwork`] stack of them;
 //! * [`network`]: the `delgrad-network` JSON file format;
 //! * [`hardware`]: the chip-aware backend decorator `HardwareAware<B>`.
 //!
@@ -32,6 +34,7 @@ pub mod encoding;
 pub mod error;
 #[cfg(feature = "trainer")]
 pub mod experiment;
+pub mod functional;
 #[cfg(feature = "wgpu")]
 pub mod gpu;
 pub mod hardware;
@@ -49,11 +52,14 @@ pub mod plots;
 pub mod sweep;
 #[cfg(feature = "trainer")]
 pub mod trainer;
+pub mod types;
 
-pub use backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
+pub use backend::{LayerDelays, SpikeBackend, SpikeOp};
 pub use error::{Error, Result};
-pub use kernel::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};
+pub use functional::{spike, try_spike};
 pub use layer::{DelayMap, SpikingLinear, SpikingLinearConfig};
+pub use loss::first_spike_class;
 pub use model::SpikingNetwork;
-pub use network::{first_spike_class, DelaysFile, Encoding, LayerFile, NetworkFile, NeuronSection};
+pub use network::{DelaysFile, Encoding, LayerFile, NetworkFile, NeuronSection};
 pub use neuron::{Lif, LifParams, TauRatio};
+pub use types::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};

@@ -1,4 +1,5 @@
-//! Losses on output spike times and first-spike decoding (SPEC section 5).
+//! Losses on output spike times and first-spike decoding, per sample on
+//! slices ([`first_spike_class`]) and per batch on tensors.
 //!
 //! Times are `[batch, classes]` with `+inf` for a neuron that did not spike. Infinite times never
 //! enter the autodiff graph: they are masked to a constant first, so a sample whose loss is
@@ -92,9 +93,24 @@ impl SpikeLoss {
     }
 }
 
-/// First-spike decoding: the class of the output neuron that spikes first (lowest index on a
-/// tie), and whether any output spiked at all (no spike counts as a wrong answer).
-pub fn first_spike_class<B: Backend>(
+/// First-spike decoding of one sample: the output neuron that spikes first (lowest index on a
+/// tie); `None` when no output neuron spikes, which counts as a wrong answer. +inf (no spike)
+/// and NaN never win.
+pub fn first_spike_class(times: &[f64]) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (k, &t) in times.iter().enumerate() {
+        // Strict `<` keeps the lowest index on ties.
+        if t < f64::INFINITY && best.is_none_or(|(_, b)| t < b) {
+            best = Some((k, t));
+        }
+    }
+    best.map(|(k, _)| k)
+}
+
+/// First-spike decoding of a batch `[batch, classes]` on tensors: each sample's class as in
+/// [`first_spike_class`], and whether any of its outputs spiked at all (the class of a sample
+/// without spikes is meaningless).
+pub fn first_spike_classes<B: Backend>(
     times: Tensor<B, 2>,
 ) -> (Tensor<B, 1, Int>, Tensor<B, 1, Bool>) {
     let [batch, _] = times.dims();
@@ -105,7 +121,7 @@ pub fn first_spike_class<B: Backend>(
 
 /// Number of samples classified correctly by first-spike decoding.
 pub fn count_correct<B: Backend>(times: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> usize {
-    let (class, any) = first_spike_class(times);
+    let (class, any) = first_spike_classes(times);
     let correct = class.equal(labels).bool_and(any);
     correct.int().sum().into_scalar().elem::<i64>() as usize
 }
@@ -195,6 +211,41 @@ mod tests {
         let (a, b) = ((-1.0f64 / 0.2).exp(), (-1.3f64 / 0.2).exp());
         let want = -(a / (a + b)).ln() + 0.005 * 1.0f64.exp();
         assert!((l - want).abs() < 1e-12, "{l} vs {want}");
+    }
+
+    #[test]
+    fn first_spike_class_takes_the_earliest_spike_and_the_lowest_index_on_ties() {
+        let inf = f64::INFINITY;
+        assert_eq!(first_spike_class(&[1.0, 0.5, 2.0]), Some(1));
+        assert_eq!(first_spike_class(&[0.5, 0.5, 2.0]), Some(0));
+        assert_eq!(first_spike_class(&[inf, 3.0, 3.0]), Some(1));
+        assert_eq!(first_spike_class(&[inf, f64::NAN, inf]), None);
+        assert_eq!(first_spike_class(&[]), None);
+    }
+
+    /// The batched tensor decoding and the per-sample one agree, ties and silent samples
+    /// included.
+    #[test]
+    fn tensor_decoding_agrees_with_the_per_sample_one() {
+        let inf = f64::INFINITY;
+        let rows = [
+            [1.0, 0.5, 2.0],
+            [0.5, 0.5, 2.0],
+            [inf, 3.0, 3.0],
+            [inf, inf, inf],
+            [2.0, inf, 1.5],
+        ];
+        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        let (class, any) = first_spike_classes(t(flat, rows.len()));
+        let class = class.into_data().to_vec::<i64>().unwrap();
+        let any = any.into_data().to_vec::<bool>().unwrap();
+        for (k, row) in rows.iter().enumerate() {
+            let expected = first_spike_class(row);
+            assert_eq!(any[k], expected.is_some(), "row {k}");
+            if let Some(c) = expected {
+                assert_eq!(class[k] as usize, c, "row {k}");
+            }
+        }
     }
 
     #[test]

@@ -5,12 +5,12 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::backend::{LayerDelays, SpikeBackend};
+use crate::backend::SpikeBackend;
 use crate::error::{Error, Result};
-use crate::kernel::{DelayKind, Delays, GradientOptions};
 use crate::layer::{SpikingLinear, SpikingLinearConfig};
 use crate::network::{Encoding, LayerFile, NetworkFile};
 use crate::neuron::LifParams;
+use crate::types::{DelayKind, GradientOptions};
 
 /// A feed-forward network of spiking layers: spike times in, spike times out.
 #[derive(Module, Debug)]
@@ -43,13 +43,11 @@ impl<B: Backend> SpikingNetwork<B> {
         let mut layers = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
             let w = tensor_values(layer.weight.val())?;
-            let d = match layer.delays() {
-                LayerDelays::None => Delays::None,
-                LayerDelays::Axonal(t) => Delays::Axonal(tensor_values(t)?),
-                LayerDelays::Synaptic(t) => Delays::Synaptic(tensor_values(t)?),
-                LayerDelays::Dendritic(t) => Delays::Dendritic(tensor_values(t)?),
-            };
-            let d = Delays::from_kind(d.kind(), d.values().map(Vec::as_slice));
+            let d = layer
+                .delays()
+                .map_each(tensor_values, tensor_values)
+                .try_map(|values| values)?;
+            let d = d.as_ref().map(Vec::as_slice);
             layers.push(LayerFile::from_flat(
                 layer.d_input(),
                 layer.d_output(),

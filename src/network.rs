@@ -1,6 +1,6 @@
 //! The `delgrad-network` file format (JSON, version 1): a whole feed-forward network of LIF layers
 //! with its neuron parameters, input encoding, weights and delays; a pure-f64 evaluator for it;
-//! and the Yin-Yang input encoding and first-spike decoding (SPEC sections 2 and 5).
+//! and the Yin-Yang input encoding; first-spike decoding is in [`crate::loss`].
 //!
 //! ```json
 //! {
@@ -32,8 +32,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::data::InputEncoding;
 use crate::encoding::LatencyEncoder;
 use crate::error::{Error, Result};
-use crate::kernel::{self, DelayKind, Delays, LayerDims};
+use crate::kernel;
 use crate::neuron::{LifParams, REFERENCE_EPS};
+use crate::types::{DelayKind, Delays, LayerDims};
 
 /// Value of the `format` field.
 pub const FORMAT_NAME: &str = "delgrad-network";
@@ -182,19 +183,6 @@ impl Encoding {
     }
 }
 
-/// The predicted class of one sample: the output neuron that spikes first (lowest index on ties);
-/// `None` when no output neuron spikes (counted as wrong, SPEC section 5).
-pub fn first_spike_class(times: &[f64]) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (k, &t) in times.iter().enumerate() {
-        // +inf (no spike) and NaN never win; strict `<` keeps the lowest index on ties.
-        if t < f64::INFINITY && best.is_none_or(|(_, b)| t < b) {
-            best = Some((k, t));
-        }
-    }
-    best.map(|(k, _)| k)
-}
-
 /// One layer of a [`NetworkFile`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,7 +199,7 @@ pub struct LayerFile {
 
 impl LayerFile {
     /// A layer from row-major `[n_in, n_out]` weights and flat delays (in the shapes of
-    /// [`kernel::Delays`]). Checks lengths only; values are checked by [`NetworkFile::validate`].
+    /// [`Delays`]). Checks lengths only; values are checked by [`NetworkFile::validate`].
     pub fn from_flat(
         n_in: usize,
         n_out: usize,
@@ -241,12 +229,7 @@ impl LayerFile {
                 )));
             }
         }
-        let delays = match *delays {
-            Delays::None => DelaysFile::None,
-            Delays::Axonal(d) => DelaysFile::Axonal { values: d.to_vec() },
-            Delays::Dendritic(d) => DelaysFile::Dendritic { values: d.to_vec() },
-            Delays::Synaptic(d) => DelaysFile::Synaptic { values: rows(d) },
-        };
+        let delays = delays.clone().map_each(<[f64]>::to_vec, rows).into();
         Ok(Self {
             inputs: n_in,
             outputs: n_out,
@@ -262,12 +245,9 @@ impl LayerFile {
 
     /// The delays in the flat shapes the kernels take (synaptic: row-major `[n_in, n_out]`).
     pub fn delays_flat(&self) -> Delays<Vec<f64>> {
-        match &self.delays {
-            DelaysFile::None => Delays::None,
-            DelaysFile::Axonal { values } => Delays::Axonal(values.clone()),
-            DelaysFile::Dendritic { values } => Delays::Dendritic(values.clone()),
-            DelaysFile::Synaptic { values } => Delays::Synaptic(values.concat()),
-        }
+        self.delays
+            .as_delays()
+            .map_each(Vec::clone, |rows| rows.concat())
     }
 
     /// Kernel dimensions of this layer for a batch.
@@ -290,17 +270,17 @@ impl LayerFile {
         }
         check_matrix(&format!("{at}.weights"), &self.weights, n_in, n_out)?;
         let name = format!("{at}.delays.values");
-        match &self.delays {
-            DelaysFile::None => {}
-            DelaysFile::Axonal { values } => {
+        match self.delays.as_delays() {
+            Delays::None => {}
+            Delays::Axonal(values) => {
                 check_vector(&name, values, n_in, "inputs")?;
                 check_delays(&name, values)?;
             }
-            DelaysFile::Dendritic { values } => {
+            Delays::Dendritic(values) => {
                 check_vector(&name, values, n_out, "outputs")?;
                 check_delays(&name, values)?;
             }
-            DelaysFile::Synaptic { values } => {
+            Delays::Synaptic(values) => {
                 check_matrix(&name, values, n_in, n_out)?;
                 for (r, row) in values.iter().enumerate() {
                     check_delays(&format!("{name}[{r}]"), row)?;
@@ -380,11 +360,27 @@ pub enum DelaysFile {
 impl DelaysFile {
     /// The kind of these delays.
     pub fn kind(&self) -> DelayKind {
+        self.as_delays().kind()
+    }
+
+    /// The values borrowed in the crate's delay form (synaptic delays as their nested rows).
+    pub fn as_delays(&self) -> Delays<&Vec<f64>, &Vec<Vec<f64>>> {
         match self {
-            DelaysFile::None => DelayKind::None,
-            DelaysFile::Axonal { .. } => DelayKind::Axonal,
-            DelaysFile::Dendritic { .. } => DelayKind::Dendritic,
-            DelaysFile::Synaptic { .. } => DelayKind::Synaptic,
+            DelaysFile::None => Delays::None,
+            DelaysFile::Axonal { values } => Delays::Axonal(values),
+            DelaysFile::Dendritic { values } => Delays::Dendritic(values),
+            DelaysFile::Synaptic { values } => Delays::Synaptic(values),
+        }
+    }
+}
+
+impl From<Delays<Vec<f64>, Vec<Vec<f64>>>> for DelaysFile {
+    fn from(delays: Delays<Vec<f64>, Vec<Vec<f64>>>) -> Self {
+        match delays {
+            Delays::None => DelaysFile::None,
+            Delays::Axonal(values) => DelaysFile::Axonal { values },
+            Delays::Dendritic(values) => DelaysFile::Dendritic { values },
+            Delays::Synaptic(values) => DelaysFile::Synaptic { values },
         }
     }
 }
@@ -1067,16 +1063,15 @@ mod tests {
             .with_silent_floor(true)
             .into();
         let json = serde_json::to_string(&digits).unwrap();
-        assert!(json.starts_with(r#"{"latency":{"lo":0.0,"hi":16.0"#), "{json}");
+        assert!(
+            json.starts_with(r#"{"latency":{"lo":0.0,"hi":16.0"#),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<Encoding>(&json).unwrap(), digits);
-        assert_eq!(digits.encode(&[16.0, 0.0]).unwrap(), vec![0.15, f64::INFINITY]);
+        assert_eq!(
+            digits.encode(&[16.0, 0.0]).unwrap(),
+            vec![0.15, f64::INFINITY]
+        );
         assert!(serde_json::from_str::<Encoding>(r#"{"t_erly":0.15,"t_late":2.0}"#).is_err());
-
-        let inf = f64::INFINITY;
-        assert_eq!(first_spike_class(&[1.0, 0.5, 2.0]), Some(1));
-        assert_eq!(first_spike_class(&[0.5, 0.5, 2.0]), Some(0));
-        assert_eq!(first_spike_class(&[inf, 3.0, 3.0]), Some(1));
-        assert_eq!(first_spike_class(&[inf, f64::NAN, inf]), None);
-        assert_eq!(first_spike_class(&[]), None);
     }
 }

@@ -13,9 +13,9 @@ use crate::error::{Error, Result};
 use crate::experiment::YinYangConfig;
 use crate::experiment::{self, RunSummary};
 use crate::io::write_atomically;
-use crate::kernel::DelayKind;
 use crate::plots;
 use crate::trainer::{checkpoint_dir, complete_checkpoints, Progress};
+use crate::types::DelayKind;
 
 /// One run of a sweep: a configuration and the directory name it writes to.
 #[derive(Debug, Clone, PartialEq)]

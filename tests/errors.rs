@@ -3,7 +3,7 @@
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Tensor, TensorData};
 use delgrad::{
-    spike, DelayKind, Error, GradientOptions, LayerDelays, LifParams, SpikeOp, SpikingLinear,
+    try_spike, DelayKind, Error, GradientOptions, LayerDelays, LifParams, SpikeOp, SpikingLinear,
     SpikingLinearConfig,
 };
 
@@ -59,7 +59,7 @@ fn delays_of_the_wrong_shape_are_rejected_by_the_op() {
     let op = SpikeOp::new(LifParams::ideal(), GradientOptions::default()).unwrap();
     let w = Tensor::<B, 2>::ones([3, 2], &device);
     let d = Tensor::<B, 1>::zeros([2], &device);
-    let err = spike(
+    let err = try_spike(
         times(vec![0.1; 6], 2),
         w.clone(),
         LayerDelays::Axonal(d),
@@ -71,7 +71,7 @@ fn delays_of_the_wrong_shape_are_rejected_by_the_op() {
         TensorData::new(vec![1.0, f64::NAN, 1.0, 1.0, 1.0, 1.0], [3, 2]),
         &device,
     );
-    let err = spike(times(vec![0.1; 6], 2), w_bad, LayerDelays::None, &op).unwrap_err();
+    let err = try_spike(times(vec![0.1; 6], 2), w_bad, LayerDelays::None, &op).unwrap_err();
     assert!(
         matches!(err, Error::NonFiniteParameter { index: 1, .. }),
         "{err}"

@@ -12,9 +12,11 @@ use burn::backend::wgpu::{Wgpu, WgpuDevice};
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use delgrad::backend::{spike, LayerDelays, SpikeBackend, SpikeOp};
-use delgrad::kernel::{ArrivalJitter, DelayKind, GradientOptions, Perturbation};
+use delgrad::backend::{LayerDelays, SpikeBackend, SpikeOp};
+use delgrad::functional::try_spike;
+use delgrad::hardware::{ChipBinding, ChipProfile, HardwareAware};
 use delgrad::neuron::LifParams;
+use delgrad::types::{DelayKind, GradientOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -97,7 +99,7 @@ fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
 fn forward<B: SpikeBackend>(layer: &Layer, op: &SpikeOp, device: &B::Device) -> Vec<f64> {
     let input = tensor::<B, 2>(&layer.input, [layer.batch, layer.n_in], device);
     let weights = tensor::<B, 2>(&layer.weights, [layer.n_in, layer.n_out], device);
-    values(spike(input, weights, delays(layer, device), op).unwrap())
+    values(try_spike(input, weights, delays(layer, device), op).unwrap())
 }
 
 /// Output times and (input, weight, delay) gradients of the loss sum coef * t, through
@@ -124,7 +126,7 @@ fn gradients<B: SpikeBackend>(
         LayerDelays::Axonal(t) | LayerDelays::Dendritic(t) => (Some(t.clone()), None),
         LayerDelays::Synaptic(t) => (None, Some(t.clone())),
     };
-    let out = spike(input.clone(), weights.clone(), d, op).unwrap();
+    let out = try_spike(input.clone(), weights.clone(), d, op).unwrap();
     // sum of coef * t over the spikes; silent outputs (+inf) are masked out.
     let coef = tensor::<A<B>, 2>(coef, [layer.batch, layer.n_out], device);
     let finite = out.clone().is_finite();
@@ -166,9 +168,16 @@ fn arrivals(layer: &Layer, b: usize, o: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The condition number of spike `[b, j]` at time `t` (see [`check_times`]).
-fn condition(layer: &Layer, o: &SpikeOp, b: usize, j: usize, t: f64) -> f64 {
-    let lif = match o.perturbation.as_ref().and_then(|p| p.thresholds.as_ref()) {
+/// The condition number of spike `[b, j]` at time `t` (see [`check_times`]), with the neuron's
+/// threshold from `thresholds` where given.
+fn condition(
+    layer: &Layer,
+    o: &SpikeOp,
+    thresholds: Option<&[f64]>,
+    (b, j): (usize, usize),
+    t: f64,
+) -> f64 {
+    let lif = match thresholds {
         Some(th) => o.lif.with_threshold(th[j]).unwrap(),
         None => o.lif,
     };
@@ -189,7 +198,14 @@ fn condition(layer: &Layer, o: &SpikeOp, b: usize, j: usize, t: f64) -> f64 {
 /// which diverges where the membrane touches the threshold tangentially. Every spike must agree
 /// to `1e-5 + 64 eps_f32 kappa`, at least 99 % of them to 1e-5, and both must agree on which
 /// neurons spike. Returns (max |dt|, fraction within 1e-5).
-fn check_times(what: &str, layer: &Layer, o: &SpikeOp, cpu: &[f64], gpu: &[f64]) -> (f64, f64) {
+fn check_times(
+    what: &str,
+    layer: &Layer,
+    o: &SpikeOp,
+    thresholds: Option<&[f64]>,
+    cpu: &[f64],
+    gpu: &[f64],
+) -> (f64, f64) {
     assert_eq!(cpu.len(), gpu.len());
     let (mut worst, mut within, mut spikes) = (0.0f64, 0, 0);
     for b in 0..layer.batch {
@@ -210,7 +226,7 @@ fn check_times(what: &str, layer: &Layer, o: &SpikeOp, cpu: &[f64], gpu: &[f64])
                 within += 1;
                 continue;
             }
-            let kappa = condition(layer, o, b, j, c);
+            let kappa = condition(layer, o, thresholds, (b, j), c);
             let bound = 1e-5 + 64.0 * f32::EPSILON as f64 * kappa;
             assert!(
                 err <= bound,
@@ -260,7 +276,7 @@ fn forward_times_match_the_cpu_kernel() {
                 spikes > cpu.len() / 4 && spikes < cpu.len(),
                 "{name} {kind}: {spikes} spikes"
             );
-            check_times(&format!("{name}, {kind}"), &layer, &o, &cpu, &gpu);
+            check_times(&format!("{name}, {kind}"), &layer, &o, None, &cpu, &gpu);
         }
     }
 }
@@ -301,7 +317,8 @@ fn gradients_through_autodiff_match_the_cpu_kernel() {
                 .map(|k| {
                     let c = f32_exact(rng.random_range(-1.0..1.0));
                     let (b, j) = (k / layer.n_out, k % layer.n_out);
-                    if t[k].is_finite() && condition(&layer, &o, b, j, t[k]) > MAX_CONDITION {
+                    if t[k].is_finite() && condition(&layer, &o, None, (b, j), t[k]) > MAX_CONDITION
+                    {
                         excluded += 1;
                         0.0
                     } else {
@@ -316,11 +333,11 @@ fn gradients_through_autodiff_match_the_cpu_kernel() {
                 "{name}, {kind}: {excluded} of {spikes}"
             );
             // The default options include the reference's weight-gradient clip.
-            for options in [GradientOptions::exact(), GradientOptions::default()] {
+            for options in [GradientOptions::exact(), GradientOptions::reference()] {
                 let o = op(params, options);
                 let (t_cpu, g_cpu) = gradients::<Cpu>(&layer, &o, &Default::default(), &coef);
                 let (t_gpu, g_gpu) = gradients::<Gpu>(&layer, &o, &device, &coef);
-                check_times(&format!("{name}, {kind}"), &layer, &o, &t_cpu, &t_gpu);
+                check_times(&format!("{name}, {kind}"), &layer, &o, None, &t_cpu, &t_gpu);
                 for (part, (c, g)) in ["input", "weights", "delays"]
                     .iter()
                     .zip(g_cpu.iter().zip(&g_gpu))
@@ -335,31 +352,39 @@ fn gradients_through_autodiff_match_the_cpu_kernel() {
 
 #[test]
 fn chip_perturbations_match_the_cpu_kernel() {
-    // Per-neuron thresholds (chip offsets and noise) and arrival jitter: the GPU op applies the
-    // CPU kernel's very draws.
+    // Per-neuron thresholds (chip offsets) and arrival jitter, drawn by the chip-aware backend:
+    // twin chip bindings (same profile and seed) give both backends the very same draws.
     let device = gpu_device();
     let params = LifParams::hardware();
+    let profile = ChipProfile {
+        name: "threshold offsets and jitter".into(),
+        threshold_offset_mean: 0.1,
+        threshold_offset_std: 0.1,
+        delay_jitter_std: 0.05,
+        ..ChipProfile::ideal()
+    };
     for (k, kind) in KINDS.into_iter().enumerate() {
         let layer = random_layer(31 + k as u64, &params, kind, [48, 20, 6]);
-        let thresholds: Vec<f64> = (0..6).map(|j| f32_exact(2.3 + 0.1 * j as f64)).collect();
-        let mut o = op(params, GradientOptions::exact());
-        o.perturbation = Some(Arc::new(Perturbation {
-            thresholds: Some(thresholds),
-            arrival_jitter: Some(ArrivalJitter {
-                std: 0.05,
-                seed: 11,
-            }),
-        }));
-        let cpu = forward::<Cpu>(&layer, &o, &Default::default());
-        let gpu = forward::<Gpu>(&layer, &o, &device);
-        let nominal = forward::<Cpu>(
-            &layer,
-            &op(params, GradientOptions::exact()),
-            &Default::default(),
-        );
+        let binding = || Arc::new(ChipBinding::new(profile.clone(), layer.n_out, 11).unwrap());
+        let on_chip = || op(params, GradientOptions::exact()).with_chip(Some(binding()));
+        let cpu = forward::<HardwareAware<Cpu>>(&layer, &on_chip(), &Default::default());
+        let gpu = forward::<HardwareAware<Gpu>>(&layer, &on_chip(), &device);
+        let o = op(params, GradientOptions::exact());
+        let nominal = forward::<Cpu>(&layer, &o, &Default::default());
+        let thresholds = binding()
+            .draw(params.threshold)
+            .and_then(|p| p.thresholds)
+            .expect("threshold offsets give per-neuron thresholds");
         // The condition numbers of check_times are those of the unjittered arrivals: jitter of
         // 0.05 moves them by a few percent, well inside the bound's factor 64.
-        check_times(&format!("chip, {kind}"), &layer, &o, &cpu, &gpu);
+        check_times(
+            &format!("chip, {kind}"),
+            &layer,
+            &o,
+            Some(&thresholds),
+            &cpu,
+            &gpu,
+        );
         assert_ne!(
             cpu, nominal,
             "{kind}: the perturbation must change the output"
@@ -388,7 +413,14 @@ fn wide_spreads_and_silent_inputs() {
         let cpu = forward::<Cpu>(&layer, &o, &Default::default());
         let gpu = forward::<Gpu>(&layer, &o, &device);
         // Times near 60 carry f32's absolute resolution there (about 4e-6).
-        let (worst, _) = check_times(&format!("wide spread, {name}"), &layer, &o, &cpu, &gpu);
+        let (worst, _) = check_times(
+            &format!("wide spread, {name}"),
+            &layer,
+            &o,
+            None,
+            &cpu,
+            &gpu,
+        );
         let spikes = cpu.iter().filter(|t| t.is_finite()).count();
         assert!(spikes > cpu.len() / 4, "{name}: {spikes} spikes");
         assert!(worst <= 1e-4, "{name}: {worst}");
@@ -409,15 +441,15 @@ fn bad_values_are_typed_errors_on_the_gpu() {
     layer.weights[4] = f64::NAN;
     let input = tensor::<Gpu, 2>(&layer.input, [4, 3], &device);
     let weights = tensor::<Gpu, 2>(&layer.weights, [3, 2], &device);
-    let err = spike(input.clone(), weights, LayerDelays::None, &o).unwrap_err();
+    let err = try_spike(input.clone(), weights, LayerDelays::None, &o).unwrap_err();
     assert!(err.to_string().contains("weights"), "{err}");
     // An empty batch is not an error.
     let empty = tensor::<Gpu, 2>(&[], [0, 3], &device);
     let w = tensor::<Gpu, 2>(&[0.5; 6], [3, 2], &device);
-    let out = spike(empty, w, LayerDelays::None, &o).unwrap();
+    let out = try_spike(empty, w, LayerDelays::None, &o).unwrap();
     assert_eq!(out.dims(), [0, 2]);
     let bad_shape = tensor::<Gpu, 2>(&[0.0; 8], [4, 2], &device);
-    let err = spike(input, bad_shape, LayerDelays::None, &o).unwrap_err();
+    let err = try_spike(input, bad_shape, LayerDelays::None, &o).unwrap_err();
     assert!(err.to_string().contains("shape"), "{err}");
 }
 
@@ -500,7 +532,7 @@ fn nan_error_signals_count_as_zero_as_on_the_cpu() {
         let out = B::spike_forward(
             prim(input.clone()),
             prim(weights.clone()),
-            delgrad::kernel::Delays::Synaptic(prim(delays.clone())),
+            delgrad::types::Delays::Synaptic(prim(delays.clone())),
             o,
         )
         .unwrap();
@@ -508,7 +540,7 @@ fn nan_error_signals_count_as_zero_as_on_the_cpu() {
         let grads = B::spike_backward(
             prim(input),
             prim(weights),
-            delgrad::kernel::Delays::Synaptic(prim(delays)),
+            delgrad::types::Delays::Synaptic(prim(delays)),
             out,
             prim(g),
             o,
@@ -563,7 +595,14 @@ fn wide_layers_match_the_cpu_kernel() {
             let o = op(params, GradientOptions::exact());
             let cpu = forward::<Cpu>(&layer, &o, &Default::default());
             let gpu = forward::<Gpu>(&layer, &o, &device);
-            check_times(&format!("wide, {name}, {kind}"), &layer, &o, &cpu, &gpu);
+            check_times(
+                &format!("wide, {name}, {kind}"),
+                &layer,
+                &o,
+                None,
+                &cpu,
+                &gpu,
+            );
         }
     }
 }

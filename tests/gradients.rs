@@ -5,7 +5,7 @@
 mod common;
 
 use burn::backend::{Autodiff, NdArray};
-use burn::module::{AutodiffModule, Param};
+use burn::module::{AutodiffModule, Initializer, Param};
 use burn::tensor::{Tensor, TensorData};
 use common::TestRng;
 use delgrad::{DelayKind, GradientOptions, LifParams, SpikingLinear, SpikingLinearConfig};
@@ -21,8 +21,10 @@ struct Case {
 fn layer_config(d_in: usize, d_out: usize, case: &Case) -> SpikingLinearConfig {
     SpikingLinearConfig::new(d_in, d_out)
         .with_neuron(case.neuron)
-        .with_weight_mean(1.2)
-        .with_weight_std(0.8)
+        .with_initializer(Initializer::Normal {
+            mean: 1.2,
+            std: 0.8,
+        })
         .with_delays(case.kind)
         .with_delay_init_std(1.0)
         .with_gradients(GradientOptions::exact())
@@ -72,7 +74,10 @@ fn check_case(case: Case, seed: u64) {
         .init_seeded(seed, &device)
         .unwrap();
     let l2: SpikingLinear<Ad> = layer_config(n_hidden, n_out, &case)
-        .with_weight_mean(1.0)
+        .with_initializer(Initializer::Normal {
+            mean: 1.0,
+            std: 0.8,
+        })
         .init_seeded(seed + 1, &device)
         .unwrap();
     let mut rng = TestRng::new(seed);

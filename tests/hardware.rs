@@ -5,11 +5,13 @@
 mod common;
 
 use burn::backend::{Autodiff, NdArray};
+use burn::module::Initializer;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use common::TestRng;
 use delgrad::hardware::{ChipBinding, ChipProfile, HardwareAware};
-use delgrad::kernel::{self, Delays, LayerDims};
+use delgrad::kernel;
+use delgrad::types::{Delays, LayerDims};
 use delgrad::{
     DelayKind, GradientOptions, LifParams, SpikeBackend, SpikingLinear, SpikingLinearConfig,
 };
@@ -20,8 +22,10 @@ type Chip = Autodiff<HardwareAware<NdArray<f64>>>;
 fn config(kind: DelayKind, chip: Option<ChipProfile>) -> SpikingLinearConfig {
     SpikingLinearConfig::new(6, 4)
         .with_neuron(LifParams::hardware())
-        .with_weight_mean(1.2)
-        .with_weight_std(0.6)
+        .with_initializer(Initializer::Normal {
+            mean: 1.2,
+            std: 0.6,
+        })
         .with_delays(kind)
         .with_delay_shift(2.0)
         .with_delay_scale(1.5)

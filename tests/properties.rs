@@ -3,7 +3,8 @@
 //! clipping, weights up to |w| = 50 including exact zeros, inputs that never spike, and NaN
 //! error signals.
 
-use delgrad::kernel::{self, DelayKind, Delays, GradientOptions, LayerDims};
+use delgrad::kernel;
+use delgrad::types::{DelayKind, Delays, GradientOptions, LayerDims};
 use delgrad::{Lif, LifParams};
 use proptest::prelude::*;
 
@@ -152,7 +153,7 @@ fn layer() -> impl Strategy<Value = Layer> {
     layer_with(
         neuron_params(),
         prop_oneof![
-            Just(GradientOptions::default()),
+            Just(GradientOptions::reference()),
             Just(GradientOptions::exact())
         ],
     )

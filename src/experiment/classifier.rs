@@ -32,8 +32,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    create_dir, evaluate_file_items, output_times_csv, train_and_report, write_json,
-    write_raster, ClassifierRun, EncodedSplits, EvalSummary, RunSummary,
+    create_dir, evaluate_file_items, output_times_csv, train_and_report, write_json, write_raster,
+    ClassifierRun, EncodedSplits, EvalSummary, RunSummary,
 };
 use crate::data::{ClassItem, DataSplits};
 use crate::encoding::LatencyEncoder;

@@ -8,9 +8,9 @@ use crate::data::digits::{DIGITS_CLASSES, DIGITS_FEATURES, DIGITS_MAX_PIXEL};
 use crate::data::{digits_split, DataSplits};
 use crate::encoding::LatencyEncoder;
 use crate::error::{Error, Result};
-use crate::kernel::DelayKind;
 use crate::loss::SpikeLoss;
 use crate::trainer::{Progress, TrainerConfig};
+use crate::types::DelayKind;
 
 /// Names accepted by [`preset`]: 64-100-10 without delays (`digits-w`) and with synaptic
 /// delays (`digits-ws`), and two hidden layers 64-100-50-10 with synaptic delays

@@ -17,9 +17,9 @@ use crate::data::mnist::MNIST_CLASSES;
 use crate::data::{mnist_t10k_split, mnist_with, DataSplits, MnistOptions, MnistPart};
 use crate::encoding::LatencyEncoder;
 use crate::error::{Error, Result};
-use crate::kernel::DelayKind;
 use crate::loss::SpikeLoss;
 use crate::trainer::{Progress, TrainerConfig};
+use crate::types::DelayKind;
 
 /// Names accepted by [`preset`]: 256-100-10 on 16x16 images, without delays (`mnist16-w`) and
 /// with synaptic delays (`mnist16-ws`).
@@ -96,7 +96,11 @@ pub fn splits(dir: &Path) -> Result<(DataSplits, MnistData)> {
     let data = MnistData {
         dir: dir.to_path_buf(),
         split: split.into(),
-        sizes: [splits.train.len(), splits.validation.len(), splits.test.len()],
+        sizes: [
+            splits.train.len(),
+            splits.validation.len(),
+            splits.test.len(),
+        ],
     };
     Ok((splits, data))
 }

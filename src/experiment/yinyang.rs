@@ -17,7 +17,6 @@ use crate::data::{
 use crate::error::{Error, Result};
 use crate::hardware::ChipProfile;
 use crate::io::write_atomically;
-use crate::kernel::{DelayKind, GradientOptions};
 use crate::loss::SpikeLoss;
 use crate::model::SpikingNetwork;
 use crate::network::{Encoding, NetworkFile};
@@ -25,6 +24,7 @@ use crate::neuron::LifParams;
 use crate::plots;
 use crate::trainer::Progress;
 use crate::trainer::{BumpRule, ComputeDevice, LayerSpec, TrainerConfig};
+use crate::types::{DelayKind, GradientOptions};
 
 /// Everything that defines a Yin-Yang training run. Start from [`YinYangConfig::preset`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,7 +131,7 @@ impl YinYangConfig {
             bump_threshold_output: 0.0,
             bump_initial: 0.0005,
             bump_rule: BumpRule::LayerFraction,
-            gradients: GradientOptions::default(),
+            gradients: GradientOptions::reference(),
             train_subset: None,
             chip: None,
             device: ComputeDevice::Cpu,

@@ -27,8 +27,9 @@ use cubecl::prelude::*;
 
 use crate::backend::{check_delay_shape, check_output_shapes, layer_dims, SpikeBackend, SpikeOp};
 use crate::error::{Error, Result};
-use crate::kernel::{self, DelayKind, Delays, LayerDims, SpikeGradients};
+use crate::kernel;
 use crate::neuron::TauRatio;
+use crate::types::{DelayKind, Delays, LayerDims, SpikeGradients};
 
 fn kind_code(kind: DelayKind) -> u32 {
     match kind {
@@ -489,8 +490,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{ArrivalJitter, GradientOptions, Perturbation};
+    use crate::kernel::{ArrivalJitter, Perturbation};
     use crate::neuron::LifParams;
+    use crate::types::GradientOptions;
     use burn::backend::wgpu::{Wgpu, WgpuDevice};
     use std::sync::Arc;
 

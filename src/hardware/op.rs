@@ -12,7 +12,7 @@ use burn::tensor::{Tensor, TensorPrimitive};
 use super::{ChipProfile, HardwareAware};
 use crate::backend::{SpikeBackend, SpikeOp};
 use crate::error::Result;
-use crate::kernel::{Delays, SpikeGradients};
+use crate::types::{Delays, SpikeGradients};
 
 fn tensor<B: burn::tensor::backend::Backend>(t: FloatTensor<B>) -> Tensor<B, 1> {
     // Element-wise maps only: the rank of the wrapper does not matter, the primitive keeps its shape.

@@ -1,16 +1,17 @@
 //! What defines a training run of any spiking classifier: the layers, the neuron, the
 //! optimiser, the schedule, weight bumping and where it runs.
 
+use burn::module::Initializer;
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::hardware::ChipProfile;
-use crate::kernel::{DelayKind, GradientOptions};
 use crate::layer::SpikingLinearConfig;
 use crate::loss::SpikeLoss;
 use crate::model::SpikingNetwork;
 use crate::neuron::LifParams;
+use crate::types::{DelayKind, GradientOptions};
 
 /// The backend a run trains on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -173,8 +174,9 @@ pub(crate) const VALIDATION_BATCH: usize = 1000;
 impl TrainerConfig {
     /// A configuration with the defaults of the paper's ideal-neuron presets: ratio-2 neurons,
     /// Adam at 0.01 (weights) / 0.003 (delays), x0.95 every 20 epochs, 300 epochs, batch 150,
-    /// shift-invariant MSE, weight bumping at 30 % (hidden) / 0 % (output), the reference's
-    /// weight-gradient clip. `sizes` is `[n_inputs, h1, ..., n_classes]`; every layer gets
+    /// shift-invariant MSE, weight bumping at 30 % (hidden) / 0 % (output), and the reference's
+    /// training safeguard of clipping weight gradients at 0.2 (`GradientOptions::reference()`;
+    /// set `gradients` to `GradientOptions::exact()` for the unclipped gradients). `sizes` is `[n_inputs, h1, ..., n_classes]`; every layer gets
     /// `delays` and weights N(1, 1).
     pub fn new(sizes: &[usize], delays: DelayKind) -> Self {
         let layers = sizes
@@ -202,7 +204,7 @@ impl TrainerConfig {
             bump_threshold_output: 0.0,
             bump_initial: 0.0005,
             bump_rule: BumpRule::LayerFraction,
-            gradients: GradientOptions::default(),
+            gradients: GradientOptions::reference(),
             chip: None,
             device: ComputeDevice::Cpu,
         }
@@ -302,8 +304,10 @@ impl TrainerConfig {
                     .with_chip(self.chip.clone())
                     .with_chip_seed(chip_seed)
                     .with_neuron(self.neuron)
-                    .with_weight_mean(spec.weight_init.0)
-                    .with_weight_std(spec.weight_init.1)
+                    .with_initializer(Initializer::Normal {
+                        mean: spec.weight_init.0,
+                        std: spec.weight_init.1,
+                    })
                     .with_delays(spec.delays)
                     .with_delay_init_mean(self.delay_init.0)
                     .with_delay_init_std(self.delay_init.1)

@@ -63,8 +63,8 @@ pub use step::{TrainHooks, Trainee};
 mod tests {
     use super::step::{TrainHooks, Trainee};
     use super::*;
-    use crate::kernel::DelayKind;
     use crate::model::tensor_values;
+    use crate::types::DelayKind;
     use burn::backend::{Autodiff, NdArray};
     use burn::module::Param;
     use burn::optim::{AdamConfig, GradientsParams};

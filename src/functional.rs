@@ -1,0 +1,65 @@
+//! The spiking op as a function on tensors, for code that keeps its own weights and delays
+//! rather than a [`SpikingLinear`](crate::SpikingLinear) module (as `burn::tensor::module`
+//! offers the ops behind `burn::nn`).
+//!
+//! Delays are **effective** delays, each kind in its own shape (see
+//! [`LayerDelays`]); the layer's positivity parameterisation is not applied.
+//! On an autodiff backend the result is differentiable with respect to input times, weights and
+//! delays, with DelGrad's exact gradients.
+
+use burn::tensor::{Tensor, TensorPrimitive};
+
+use crate::backend::{LayerDelays, SpikeBackend, SpikeOp};
+use crate::error::{Error, Result};
+
+/// First-spike times of a layer of LIF neurons (+inf = no spike), or a typed error for
+/// mismatched shapes or invalid values (input times NaN or -inf, non-finite weights or delays).
+///
+/// # Shapes
+/// - input: `[..., n_in]` (leading dimensions are batch dimensions)
+/// - weights: `[n_in, n_out]`
+/// - delays: axonal `[n_in]`, synaptic `[n_in, n_out]`, dendritic `[n_out]`
+/// - output: `[..., n_out]`
+pub fn try_spike<B: SpikeBackend, const D: usize>(
+    input: Tensor<B, D>,
+    weights: Tensor<B, 2>,
+    delays: LayerDelays<B>,
+    op: &SpikeOp,
+) -> Result<Tensor<B, D>> {
+    let mut shape = input.dims();
+    let [n_in, n_out] = weights.dims();
+    let Some((last, leading)) = shape.split_last_mut() else {
+        return Err(Error::Shape(
+            "input times need at least one dimension, [..., n_in]".into(),
+        ));
+    };
+    if *last != n_in {
+        return Err(Error::Shape(format!(
+            "input times have {} values per sample but weights have {n_in} rows",
+            *last
+        )));
+    }
+    // The op works on [batch, n_in]: leading dimensions are flattened around it.
+    let batch = leading.iter().product::<usize>();
+    *last = n_out;
+    let out = B::spike_forward(
+        input.reshape([batch, n_in]).into_primitive().tensor(),
+        weights.into_primitive().tensor(),
+        delays.into_primitive(),
+        op,
+    )?;
+    Ok(Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(out)).reshape(shape))
+}
+
+/// First-spike times of a layer, see [`try_spike`].
+///
+/// # Panics
+/// On mismatched shapes or invalid values; [`try_spike`] returns the error instead.
+pub fn spike<B: SpikeBackend, const D: usize>(
+    input: Tensor<B, D>,
+    weights: Tensor<B, 2>,
+    delays: LayerDelays<B>,
+    op: &SpikeOp,
+) -> Tensor<B, D> {
+    try_spike(input, weights, delays, op).unwrap_or_else(|e| panic!("spike: {e}"))
+}
