@@ -1,29 +1,63 @@
-//! Aggregates the `summary.json` files of finished Yin-Yang runs into a table per preset:
+//! Aggregates the `summary.json` files of finished runs (Yin-Yang, digits, MNIST) into a table
+//! per preset, plus a row for the same-size ANN when the directory has `ann/ann-seed*.json`:
 //! `cargo run --release --example yinyang_table -- artifacts/yinyang` writes `results.json`,
 //! `results.md` and `test_accuracy_by_seed.png` (each preset's test accuracies, sorted) into that
 //! directory. Further directories (`-- DIR MORE_DIR...`) get their own tables, and their runs are
 //! drawn in the first directory's figure too, labelled with the directory's name: the way to set
 //! two variants of a preset side by side.
 
-use delgrad::experiment::{mean_std, RunSummary};
+use delgrad::experiment::mean_std;
 use delgrad::io::write_atomically;
 use delgrad::plots::line_chart;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Reference accuracies of the authors' runs (SPEC sections 6 and 7, one seed each).
+/// Reference accuracies of the authors' runs (docs/model.md, one seed each).
 fn reference(preset: &str) -> Option<f64> {
     match preset {
         "h30-w" => Some(96.7),
         "h30-wa" => Some(97.5),
         "h30-ws" => Some(98.2),
         "h5-ws" => Some(95.4),
-        // SPEC section 7, hardware-aware simulation.
+        // docs/model.md, hardware-aware simulation.
         "hw-w" => Some(84.9),
         "hw-wa" => Some(92.8),
         _ => None,
     }
+}
+
+/// A run summary of any experiment (its `config` kept as JSON).
+type RunSummary = delgrad::experiment::RunSummary<serde_json::Value>;
+
+/// Test accuracies (fractions) of the same-size ANN runs in `dir/ann`, by seed.
+fn ann_runs(dir: &Path) -> Result<Vec<(u64, f64, usize)>, String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("ann")) else {
+        return Ok(Vec::new());
+    };
+    let mut runs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(seed) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("ann-seed")?.strip_suffix(".json"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let acc = v["result"]["test_accuracy"]
+            .as_f64()
+            .ok_or_else(|| format!("{}: no result.test_accuracy", path.display()))?;
+        let params = v["result"]["n_params"].as_u64().unwrap_or(0) as usize;
+        runs.push((seed, acc, params));
+    }
+    runs.sort_by_key(|r| r.0);
+    Ok(runs)
 }
 
 /// Every run summary below `dir` (one level), grouped by preset and sorted by seed.
@@ -77,6 +111,24 @@ fn write_tables(
             "reference_test_accuracy": reference.map(|r| r / 100.0),
             "n_params": runs[0].n_params,
             "train_seconds": secs,
+        }));
+    }
+    let ann = ann_runs(dir)?;
+    if !ann.is_empty() {
+        let acc: Vec<f64> = ann.iter().map(|r| 100.0 * r.1).collect();
+        let (m, s) = mean_std(&acc);
+        md.push_str(&format!(
+            "| ANN (ReLU MLP, same layer widths) | {} | {m:.1} ± {s:.1} | - | {} | - |\n",
+            ann.len(),
+            ann[0].2
+        ));
+        json.push(serde_json::json!({
+            "preset": "ann",
+            "seeds": ann.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "test_accuracy": ann.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "test_accuracy_mean": m / 100.0,
+            "test_accuracy_std": s / 100.0,
+            "n_params": ann[0].2,
         }));
     }
     let json = serde_json::to_string_pretty(&json).unwrap_or_default();

@@ -331,7 +331,7 @@ const MIN_BLOCK: usize = 8;
 ///
 /// Recomputes each spike's causal set from the output time (every input that arrived no later),
 /// so the forward pass stores nothing. NaN error signals count as zero; silent neurons and spikes
-/// the ideal model cannot produce get zero gradients (SPEC section 3).
+/// the ideal model cannot produce get zero gradients (docs/model.md).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     lif: &Lif,

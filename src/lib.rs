@@ -21,8 +21,9 @@
 //! * `baseline`: discrete-time surrogate-gradient networks and a conventional ANN, for comparison.
 #![warn(missing_docs)]
 
-// The README's Rust examples are compiled and run as doc tests.
-#[cfg(doctest)]
+// The README's Rust examples are compiled and run as doc tests (with the default features: one
+// of them uses the trainer).
+#[cfg(all(doctest, feature = "trainer"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 

@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{activation::log_softmax, Bool, ElementConversion, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// The loss functions of SPEC section 5.
+/// The loss functions of docs/model.md.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SpikeLoss {

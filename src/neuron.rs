@@ -1,6 +1,6 @@
 //! The f64 math core: current-based LIF neurons with exponential synapses, their closed-form
 //! first-spike time for a causal set, the causal-set scan, and the exact derivatives
-//! (SPEC sections 1 to 3). No Burn types live here.
+//! (docs/model.md). No Burn types live here.
 //!
 //! All sums are formed relative to a shift time `s` (exponentials of `arrival - s`), which keeps
 //! them bounded; the reference's `eps` regulariser, defined on unshifted sums, is carried over
@@ -302,7 +302,7 @@ impl Lif {
     }
 
     /// The time at which the membrane driven by exactly this causal set first reaches threshold
-    /// (SPEC section 2), or +inf if it never does. Not yet checked against the window of the set.
+    /// (docs/model.md), or +inf if it never does. Not yet checked against the window of the set.
     #[inline]
     pub fn candidate(&self, sums: &CausalSums) -> f64 {
         let (a, b) = self.regularised(sums);
@@ -341,7 +341,7 @@ impl Lif {
 
     /// First spike time of a neuron whose inputs, sorted by arrival, are given by accessors:
     /// `arrival(k)` ascending in `k`, with +inf (never arrives) at the end. Scans the causal sets
-    /// upward with running sums and stops at the first valid candidate (SPEC section 2).
+    /// upward with running sums and stops at the first valid candidate (docs/model.md).
     ///
     /// Equal, to the last bit, to [`Lif::first_spike_reference`] (the scan written plainly), but
     /// most candidates are rejected without their logarithm or Lambert W: a window
@@ -603,7 +603,7 @@ impl Lif {
         sums
     }
 
-    /// The exact derivatives of the output spike time `t_out` (SPEC section 3), from the sums of
+    /// The exact derivatives of the output spike time `t_out` (docs/model.md), from the sums of
     /// its causal set (see [`Lif::causal_sums`]). `None` when the ideal neuron could not have
     /// spiked there (no threshold crossing for these sums, or a tangential touch where the
     /// derivatives diverge): the caller then gives that spike zero gradients.

@@ -116,7 +116,7 @@ fn spike_times_converge_to_delgrad_as_dt_shrinks() {
         // Order dt: the mean errors stay below dt (hidden: about dt / 2), 90 % of the output
         // errors below 2 dt; almost every output neuron spikes in both simulators. The maximum
         // is reported, not bounded: near a tangential crossing the spike time's sensitivity
-        // diverges (1 / S in SPEC section 3), so a hidden spike moved by dt / 2 can move an
+        // diverges (1 / S in docs/model.md), so a hidden spike moved by dt / 2 can move an
         // output by many dt (0.22 tau_s at dt = 0.005 for one of 600 output spikes here).
         assert!(e.hidden_mean <= 0.75 * e.dt, "{e:?}");
         assert!(e.output_mean <= 1.0 * e.dt, "{e:?}");

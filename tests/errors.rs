@@ -177,7 +177,7 @@ fn tiled_shared_delays_repeat_over_the_inputs() {
     }
 }
 
-#[cfg(not(feature = "wgpu"))]
+#[cfg(all(feature = "trainer", not(feature = "wgpu")))]
 #[test]
 fn gpu_device_without_the_wgpu_feature_is_a_clear_error() {
     use delgrad::experiment::YinYangConfig;

@@ -259,14 +259,20 @@ fn profiles_load_from_json_and_toml_and_bad_ones_are_rejected() {
         "name = \"small\"\nweight_max = 1.0\nweight_step = 0.125\nthreshold_noise_std = 0.01\n",
     )
     .unwrap();
-    let t = ChipProfile::load(&toml_path).unwrap();
-    assert_eq!(t.weight_step, Some(0.125));
-    assert_eq!(t.delay_range, None);
-    std::fs::write(&toml_path, "name = \"bad\"\nthreshold_noise_std = -1.0\n").unwrap();
-    assert!(matches!(
-        ChipProfile::load(&toml_path),
-        Err(delgrad::Error::MalformedFile { .. })
-    ));
+    if cfg!(feature = "toml") {
+        let t = ChipProfile::load(&toml_path).unwrap();
+        assert_eq!(t.weight_step, Some(0.125));
+        assert_eq!(t.delay_range, None);
+        std::fs::write(&toml_path, "name = \"bad\"\nthreshold_noise_std = -1.0\n").unwrap();
+        assert!(matches!(
+            ChipProfile::load(&toml_path),
+            Err(delgrad::Error::MalformedFile { .. })
+        ));
+    } else {
+        // Without the `toml` feature a TOML profile is a clear error, not a silent default.
+        let err = ChipProfile::load(&toml_path).unwrap_err().to_string();
+        assert!(err.contains("feature `toml`"), "{err}");
+    }
     std::fs::write(&json, "{\"name\": \"x\", \"typo\": 1}").unwrap();
     assert!(ChipProfile::load(&json).is_err());
     assert!(ChipProfile::from_name_or_file("bss2").unwrap() == p);

@@ -1,5 +1,5 @@
 //! Closed-form spike times and their exact derivatives against a numerical integration of the
-//! membrane equation (SPEC sections 1 to 3 and 8), which uses no closed form.
+//! membrane equation (docs/model.md), which uses no closed form.
 //!
 //! For each tau ratio (and for tau_s != 1, to check the time unit) 1000 random neurons are
 //! simulated with `common::integrate_membrane` (exact exponential update on a grid of 1e-4 plus
@@ -17,7 +17,7 @@ use common::{integrate_membrane, TestRng};
 use delgrad::neuron::REFERENCE_EPS;
 use delgrad::LifParams;
 
-/// Step of the reference integration (SPEC section 8).
+/// Step of the reference integration (docs/model.md).
 const DT: f64 = 1e-4;
 /// Random neurons per parameter set.
 const NEURONS: usize = 1000;

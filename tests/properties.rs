@@ -1,4 +1,4 @@
-//! Property tests of the batched kernels (SPEC sections 2 to 4) on random layers: every delay
+//! Property tests of the batched kernels (docs/model.md) on random layers: every delay
 //! kind, both tau ratios, with and without the eps regulariser, with and without weight-gradient
 //! clipping, weights up to |w| = 50 including exact zeros, inputs that never spike, and NaN
 //! error signals.
@@ -29,7 +29,7 @@ impl Layer {
         Delays::from_kind(self.kind, Some(&self.delays[..]))
     }
 
-    /// Arrival of input `i` at neuron `j` in sample `b` (SPEC section 4).
+    /// Arrival of input `i` at neuron `j` in sample `b` (docs/model.md).
     fn arrival(&self, b: usize, i: usize, j: usize) -> f64 {
         let LayerDims { n_in, n_out, .. } = self.dims;
         let t = self.input[b * n_in + i];

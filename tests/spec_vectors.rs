@@ -1,4 +1,4 @@
-//! SPEC section 8: the published test vectors for both time-constant ratios.
+//! docs/model.md: the published test vectors for both time-constant ratios.
 
 use delgrad::LifParams;
 

@@ -1,5 +1,5 @@
 //! The built-in Yin-Yang generator against the shipped splits (tests/fixtures/yinyang) and the
-//! SPEC section 9 test vectors.
+//! docs/model.md test vectors.
 
 use std::path::PathBuf;
 
@@ -75,7 +75,7 @@ fn shortcuts_are_the_standard_splits() {
     );
 }
 
-/// SPEC section 9: seed 42 gives class 2, then 0.7965429868602328, 0.1834347898661638; the
+/// docs/model.md: seed 42 gives class 2, then 0.7965429868602328, 0.1834347898661638; the
 /// first training sample is (0.6803075385877797, 0.450499251969543), label 2.
 #[test]
 fn spec_test_vectors() {

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::neuron::LifParams;
 
 /// Default simulated time span, in units of tau_s. Yin-Yang inputs arrive in [0.15, 2.0]
-/// (SPEC section 5) and every output spike of the trained DelGrad networks under
+/// (docs/model.md) and every output spike of the trained DelGrad networks under
 /// `artifacts/yinyang/` comes before 2.9 tau_s (with delays of up to 1 tau_s per layer);
 /// 4 tau_s leaves room for untrained networks without simulating silence.
 pub const DEFAULT_HORIZON: f64 = 4.0;

@@ -19,12 +19,14 @@ use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use burn::prelude::{Backend, Int, Tensor, TensorData};
+use burn::prelude::Backend;
 
 use super::csv::read_csv;
 use super::encoding::InputEncoding;
 use super::yinyang::{Split, YinYang, YinYangSample};
+use crate::data::ClassItem;
 use crate::error::Result;
+use crate::trainer::{SpikeBatch, SpikeBatcher};
 
 /// An in-memory list of Yin-Yang samples, usable as a Burn [`Dataset`].
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -95,14 +97,8 @@ impl Dataset<YinYangSample> for YinYangDataset {
     }
 }
 
-/// A batch of encoded Yin-Yang samples.
-#[derive(Debug, Clone)]
-pub struct YinYangBatch<B: Backend> {
-    /// Input spike times, `[batch, 4 * repeat]` (see [`InputEncoding`]).
-    pub input_times: Tensor<B, 2>,
-    /// Class labels, `[batch]`.
-    pub labels: Tensor<B, 1, Int>,
-}
+/// A batch of encoded Yin-Yang samples: the trainer's [`SpikeBatch`].
+pub type YinYangBatch<B> = SpikeBatch<B>;
 
 /// Encodes samples with an [`InputEncoding`] into [`YinYangBatch`]es, for any backend.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -128,18 +124,11 @@ impl YinYangBatcher {
         items: &[YinYangSample],
         device: &B::Device,
     ) -> YinYangBatch<B> {
-        let n = items.len();
-        let times = self.encoding.encode_batch(items);
-        let input_times = Tensor::<B, 2>::from_data(
-            TensorData::new(times, [n, self.encoding.num_inputs()]),
-            device,
-        );
-        let labels: Vec<i64> = items.iter().map(|s| s.label as i64).collect();
-        let labels = Tensor::<B, 1, Int>::from_data(TensorData::new(labels, [n]), device);
-        YinYangBatch {
-            input_times,
-            labels,
-        }
+        let items: Vec<ClassItem> = items
+            .iter()
+            .map(|s| ClassItem::new(self.encoding.encode_sample(s), s.label))
+            .collect();
+        SpikeBatcher::new(self.encoding.num_inputs()).stack(&items, device)
     }
 }
 

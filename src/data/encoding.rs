@@ -1,4 +1,4 @@
-//! Spike-time encoding of Yin-Yang samples (SPEC section 5).
+//! Spike-time encoding of Yin-Yang samples (docs/model.md).
 //!
 //! A point `(x, y)` becomes the four values `(x, y, 1 - x, 1 - y)` (the mirrored copies give
 //! every sample the same total "input mass"); each value `v` becomes the input spike time
@@ -61,7 +61,7 @@ impl InputEncoding {
         Ok(enc)
     }
 
-    /// The hardware-aware preset's encoding (SPEC section 7): the standard times, each input
+    /// The hardware-aware preset's encoding (docs/model.md): the standard times, each input
     /// repeated 5 times (20 inputs).
     pub fn hardware() -> Self {
         Self {

@@ -199,7 +199,7 @@ mod tests {
         assert!(v < u32::MAX);
     }
 
-    /// SPEC section 9: `RandomState(42)` gives `randint(3) == 2`, then the uniforms
+    /// docs/model.md: `RandomState(42)` gives `randint(3) == 2`, then the uniforms
     /// 0.7965429868602328 and 0.1834347898661638 (scaled by 2 * 0.5 = 1, i.e. unchanged).
     #[test]
     fn numpy_seed_42_vector() {

@@ -153,6 +153,7 @@ pub(crate) fn split_unchecked(labels: &[usize], fractions: [f64; 3], seed: u64) 
 
 /// Moves `items` into the parts of indices that [`split_unchecked`] drew from their labels
 /// (each index in range and named once, so nothing is dropped).
+#[cfg_attr(not(feature = "trainer"), allow(dead_code))]
 pub(crate) fn split_items_unchecked(items: Vec<ClassItem>, indices: &SplitIndices) -> DataSplits {
     let mut slots: Vec<Option<ClassItem>> = items.into_iter().map(Some).collect();
     let mut take = |list: &[usize]| -> Vec<ClassItem> {

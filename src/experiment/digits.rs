@@ -2,14 +2,13 @@
 
 use std::path::Path;
 
-use super::classifier::{evaluate_model, run_classifier, ClassifierConfig};
+use super::classifier::{evaluate_model, image_preset, run_classifier, ClassifierConfig};
 use super::{EvalSummary, RunSummary};
 use crate::data::digits::{DIGITS_CLASSES, DIGITS_FEATURES, DIGITS_MAX_PIXEL};
 use crate::data::{digits_split, DataSplits};
 use crate::encoding::LatencyEncoder;
 use crate::error::{Error, Result};
-use crate::loss::SpikeLoss;
-use crate::trainer::{Progress, TrainerConfig};
+use crate::trainer::Progress;
 use crate::types::DelayKind;
 
 /// Names accepted by [`preset`]: 64-100-10 without delays (`digits-w`) and with synaptic
@@ -25,8 +24,6 @@ pub fn encoder() -> LatencyEncoder {
 
 /// A digits preset (see [`DIGITS_PRESETS`]).
 pub fn preset(name: &str) -> Result<ClassifierConfig> {
-    let encoder = encoder();
-    let n_in = encoder.num_inputs(DIGITS_FEATURES);
     let (hidden, delays): (&[usize], DelayKind) = match name {
         "digits-w" => (&[100], DelayKind::None),
         "digits-ws" => (&[100], DelayKind::Synaptic),
@@ -38,27 +35,19 @@ pub fn preset(name: &str) -> Result<ClassifierConfig> {
             )))
         }
     };
-    let mut sizes = vec![n_in];
-    sizes.extend_from_slice(hidden);
-    sizes.push(DIGITS_CLASSES);
-    let mut trainer = TrainerConfig::new(&sizes, delays);
-    // About half of the 64 pixels are lit; weights that sum to a few units over them reach
-    // threshold within the input window.
-    for (layer, &fan_in) in trainer.layers.iter_mut().zip(&sizes) {
-        layer.weight_init = (6.0 / fan_in as f64, 12.0 / fan_in as f64);
-    }
-    trainer.lr = 0.005;
-    trainer.lr_delays = 0.002;
-    trainer.epochs = 150;
-    trainer.batch_size = 50;
-    trainer.loss = SpikeLoss::cross_entropy();
-    trainer.lr_step_epochs = 20;
-    trainer.lr_gamma = 0.9;
-    Ok(ClassifierConfig {
-        preset: name.to_string(),
-        encoder,
-        trainer,
-    })
+    let mut config = image_preset(
+        name,
+        encoder(),
+        DIGITS_FEATURES,
+        hidden,
+        DIGITS_CLASSES,
+        delays,
+        6.0,
+    );
+    config.trainer.epochs = 80;
+    config.trainer.lr_step_epochs = 20;
+    config.trainer.lr_gamma = 0.9;
+    Ok(config)
 }
 
 /// Class names `0`..`9`.

@@ -496,10 +496,13 @@ pub fn write_raster(
                 let width = eval.layer_times[l].len() / eval.labels.len().max(1);
                 layers.push(eval.layer_times[l][s * width..(s + 1) * width].to_vec());
             }
-            let name = |c: usize| class_names.get(c).cloned().unwrap_or_else(|| c.to_string());
-            let predicted = eval.predictions[s].map_or("none".to_string(), name);
+            // The figure adds the prediction (the earliest output spike) itself.
+            let label = eval.labels[s];
             RasterSample {
-                label: format!("{} (predicted {predicted})", name(eval.labels[s])),
+                label: class_names
+                    .get(label)
+                    .cloned()
+                    .unwrap_or_else(|| label.to_string()),
                 layers,
             }
         })

@@ -8,15 +8,13 @@ use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    create_dir, evaluate_file_items, output_times_csv, train_and_report, write_json, ClassifierRun,
-    EncodedSplits, Evaluation, RunSummary,
+    evaluate_file_items, train_and_report, ClassifierRun, EncodedSplits, Evaluation, RunSummary,
 };
 use crate::data::{
     ClassItem, InputEncoding, YinYangDataset, YinYangSample, CLASS_NAMES, NUM_CLASSES,
 };
 use crate::error::{Error, Result};
 use crate::hardware::ChipProfile;
-use crate::io::write_atomically;
 use crate::loss::SpikeLoss;
 use crate::model::SpikingNetwork;
 use crate::network::{Encoding, NetworkFile};
@@ -374,17 +372,5 @@ pub fn run_eval(model: &Path, dir: &Path) -> Result<EvalSummary> {
     let file = NetworkFile::load(model)?;
     let test = YinYangDataset::test().into_samples();
     let eval = evaluate_file(&file, &test)?;
-    create_dir(dir)?;
-    write_atomically(
-        &dir.join("test_output_times.csv"),
-        output_times_csv(&eval.labels, eval.output_times()).as_bytes(),
-    )?;
-    let summary = EvalSummary {
-        model: model.to_path_buf(),
-        test_accuracy: eval.accuracy(),
-        correct: eval.correct,
-        samples: test.len(),
-    };
-    write_json(&dir.join("summary.json"), &summary)?;
-    Ok(summary)
+    super::classifier::write_evaluation(model, &eval, dir)
 }

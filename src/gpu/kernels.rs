@@ -1,5 +1,5 @@
-//! CubeCL kernels of the spiking op: the causal-set scan of SPEC section 2 and the exact
-//! gradients of SPEC sections 3 and 4, one GPU thread per (sample, neuron), per (sample, input)
+//! CubeCL kernels of the spiking op: the causal-set scan of docs/model.md and the exact
+//! gradients of docs/model.md, one GPU thread per (sample, neuron), per (sample, input)
 //! or per synapse. They mirror `kernel.rs` and `neuron.rs` (same formulas, same window test, same
 //! safeguards) in the backend's float type, which is f32 on wgpu.
 //!

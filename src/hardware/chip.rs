@@ -1,4 +1,4 @@
-//! Chip profiles (the constraints of a mixed-signal substrate, SPEC section 7) and their binding
+//! Chip profiles (the constraints of a mixed-signal substrate, docs/model.md) and their binding
 //! to one layer (fixed-pattern threshold offsets drawn once, trial-to-trial noise per call).
 
 use std::path::Path;
@@ -62,7 +62,7 @@ impl ChipProfile {
         }
     }
 
-    /// BrainScaleS-2 as modelled in SPEC section 7 (times in units of tau = 6 us): 6-bit weights
+    /// BrainScaleS-2 as modelled in docs/model.md (times in units of tau = 6 us): 6-bit weights
     /// plus sign up to 2.1, threshold offsets N(0.13, 0.08) per neuron, threshold noise 0.04,
     /// delay jitter 0.01, delays in [1.375, 5.54] in steps of about 0.021.
     pub fn brainscales2() -> Self {
