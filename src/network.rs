@@ -114,7 +114,7 @@ impl From<NeuronSection> for LifParams {
 ///
 /// * the Yin-Yang encoding, `{"t_early": 0.15, "t_late": 2.0}` (plus `"repeat"` when it is not
 ///   1): a point `(x, y)` becomes the inputs `x, y, 1 - x, 1 - y`
-///   ([`InputEncoding`](crate::data::InputEncoding));
+///   ([`crate::data::InputEncoding`]);
 /// * a general latency encoder, `{"latency": {"lo": 0, "hi": 16, "t_early": ..., ...}}`
 ///   ([`LatencyEncoder`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -207,6 +207,8 @@ fn compact(dir: &Path) -> Result<()> {
         "learning_curves.png",
         "test_predictions.png",
         "spike_times.png",
+        "confusion_matrix.png",
+        "spike_raster.png",
         "test_output_times.csv",
     ] {
         let path = dir.join(name);

@@ -187,7 +187,7 @@ fn gpu_device_without_the_wgpu_feature_is_a_clear_error() {
         ..YinYangConfig::preset("h30-ws").unwrap()
     };
     let err = config.validate().unwrap_err().to_string();
-    assert!(err.contains("--features wgpu"), "{err}");
+    assert!(err.contains("feature `wgpu`"), "{err}");
     assert!("tpu".parse::<ComputeDevice>().is_err());
     assert_eq!(
         "wgpu".parse::<ComputeDevice>().unwrap(),

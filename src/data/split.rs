@@ -6,9 +6,9 @@
 //!
 //! The rule, for fractions `(f_train, f_val, f_test)` and a seed:
 //! 1. classes are visited in increasing label order, all with one
-//!    [`StdRng`](rand::rngs::StdRng) seeded by `seed_from_u64(seed)`;
+//!    [`rand::rngs::StdRng`] seeded by `seed_from_u64(seed)`;
 //! 2. the indices of a class (in increasing order) are shuffled with
-//!    [`SliceRandom::shuffle`](rand::seq::SliceRandom::shuffle);
+//!    [`rand::seq::SliceRandom::shuffle`];
 //! 3. of that class's `n` shuffled indices, the first `round(n * f_train)` go to training, those
 //!    up to `round(n * (f_train + f_val))` to validation, the rest to test (`round` is
 //!    [`f64::round`], halves away from zero; rounding the cumulative fractions makes the three

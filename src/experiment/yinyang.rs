@@ -326,7 +326,7 @@ pub fn evaluate_file(file: &NetworkFile, samples: &[YinYangSample]) -> Result<Ev
 }
 
 /// Trains `config` and writes the run's outputs to `dir` (see
-/// [`train_and_report`](super::train_and_report)), plus `test_predictions.png` (the test set
+/// [`super::train_and_report`]), plus `test_predictions.png` (the test set
 /// coloured by predicted class). With `resume`, continues the interrupted run in `dir` from its
 /// last completed epoch (its `config.json` is used, with the epoch count of `config`).
 pub fn run(

@@ -5,7 +5,7 @@
 //! * [`TrainerConfig`]: the layers (`[n_inputs, h1, ..., n_classes]`, a delay kind and
 //!   learning rates per layer), the neuron, Adam with parameter groups, the step schedule, weight
 //!   bumping, the loss and the backend;
-//! * [`fit`]: Burn's `SupervisedTraining` with a `TrainStep` / `InferenceStep`, checkpoints
+//! * [`fit()`]: Burn's `SupervisedTraining` with a `TrainStep` / `InferenceStep`, checkpoints
 //!   every epoch, resume, `metrics.csv`;
 //! * [`step`]: the steps themselves (weight bumping, parameter groups, chip weight range);
 //! * [`metrics`], [`checkpoint`], [`batch`]: the pieces around them.
