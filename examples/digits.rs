@@ -20,20 +20,21 @@ use delgrad::trainer::Progress;
 #[derive(Parser, Debug)]
 #[command(about = "Train spiking networks with exact delay and weight gradients on 8x8 digits")]
 struct Args {
-    /// Training preset.
-    #[arg(long, default_value = "digits-ws", value_parser = clap::builder::PossibleValuesParser::new(DIGITS_PRESETS))]
-    preset: String,
-    /// Number of epochs (default: the preset's).
+    /// Training preset [default: digits-ws].
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(DIGITS_PRESETS))]
+    preset: Option<String>,
+    /// Number of epochs (default: the preset's; with --resume, extends the run to this many).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Seed of initialisation and shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed of initialisation and shuffling [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
     /// Output directory (default: artifacts/digits/<preset>-seed<seed>, or artifacts/eval/<model>
     /// with --eval).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the interrupted run in --out from its last completed epoch.
+    /// Continue the interrupted run in --out from its last complete checkpoint, with the run's
+    /// own config.json; flags that contradict it are an error, --epochs extends it.
     #[arg(long, conflicts_with = "eval")]
     resume: bool,
     /// Evaluate a delgrad-network JSON file on the test split instead of training.
@@ -60,10 +61,24 @@ struct Args {
     quiet: bool,
 }
 
-fn config(args: &Args) -> delgrad::Result<ClassifierConfig> {
-    let mut c = digits::preset(&args.preset)?;
+const DEFAULT_PRESET: &str = "digits-ws";
+
+fn preset_name(args: &Args) -> &str {
+    args.preset.as_deref().unwrap_or(DEFAULT_PRESET)
+}
+
+/// The preset's configuration with the flags given, or with `--resume` the run's own.
+fn config(args: &Args, resume_from: Option<&std::path::Path>) -> delgrad::Result<ClassifierConfig> {
+    let mut c = match resume_from {
+        Some(dir) => ClassifierConfig::for_resume(dir, args.preset.as_deref())?,
+        None => digits::preset(preset_name(args))?,
+    };
     let t = &mut c.trainer;
-    t.seed = args.seed;
+    if let Some(v) = args.seed {
+        t.seed = v;
+    } else if resume_from.is_none() {
+        t.seed = 0;
+    }
     if let Some(v) = args.epochs {
         t.epochs = v;
     }
@@ -93,12 +108,13 @@ fn main() -> ExitCode {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("artifacts/digits/ann"));
-        config(&args).and_then(|c| {
-            let r = run_ann_baseline(&c, &digits::splits()?, args.seed, &out)?;
+        config(&args, None).and_then(|c| {
+            let seed = c.trainer.seed;
+            let r = run_ann_baseline(&c, &digits::splits()?, seed, &out)?;
             println!(
                 "ANN ({} parameters) seed {}: test {:.1} % (validation {:.1} % at epoch {}); outputs in {}",
                 r.n_params,
-                args.seed,
+                seed,
                 100.0 * r.test_accuracy,
                 100.0 * r.val_accuracy,
                 r.best_epoch,
@@ -116,11 +132,14 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| PathBuf::from("artifacts/eval").join(stem));
         digits::run_eval(model, &out).map(|s| println!("{}", s.report_line(&out)))
     } else {
-        config(&args).and_then(|c| {
-            let out = args.out.clone().unwrap_or_else(|| {
-                PathBuf::from("artifacts/digits")
-                    .join(format!("{}-seed{}", c.preset, c.trainer.seed))
-            });
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("artifacts/digits").join(format!(
+                "{}-seed{}",
+                preset_name(&args),
+                args.seed.unwrap_or(0)
+            ))
+        });
+        config(&args, args.resume.then_some(out.as_path())).and_then(|c| {
             let progress = Progress::for_stdout(args.quiet, c.trainer.epochs);
             digits::run(&c, &out, args.resume, progress)
                 .map(|s| println!("{}", s.report_line(&out)))

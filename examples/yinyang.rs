@@ -24,20 +24,21 @@ use delgrad::DelayKind;
     after_help = "Presets: h30-w, h30-wa, h30-ws, h5-ws (the paper's ideal-neuron presets), h30-wd (dendritic\ndelays), hw-w, hw-wa (hardware-aware, BrainScaleS-2 profile). See docs/model.md."
 )]
 struct Args {
-    /// Training preset.
-    #[arg(long, default_value = "h30-ws", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
-    preset: String,
-    /// Number of epochs (preset: 300).
+    /// Training preset [default: h30-ws].
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
+    preset: Option<String>,
+    /// Number of epochs (preset: 300; with --resume, extends the run to this many).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Seed of initialisation and shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed of initialisation and shuffling [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
     /// Output directory (default: artifacts/yinyang/<preset>-seed<seed>, or artifacts/eval/<model>
     /// with --eval).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the interrupted run in --out from its last completed epoch.
+    /// Continue the interrupted run in --out from its last complete checkpoint, with the run's
+    /// own config.json; flags that contradict it are an error, --epochs extends it.
     #[arg(long, conflicts_with = "eval")]
     resume: bool,
     /// Evaluate a delgrad-network JSON file on the test split instead of training.
@@ -85,9 +86,26 @@ struct Args {
     quiet: bool,
 }
 
-fn config(args: &Args) -> delgrad::Result<YinYangConfig> {
-    let mut c = YinYangConfig::preset(&args.preset)?;
-    c.seed = args.seed;
+const DEFAULT_PRESET: &str = "h30-ws";
+
+/// The configuration of a fresh run: the preset's, with the flags given.
+fn fresh_config(args: &Args) -> delgrad::Result<YinYangConfig> {
+    let mut c = YinYangConfig::preset(args.preset.as_deref().unwrap_or(DEFAULT_PRESET))?;
+    c.seed = args.seed.unwrap_or(0);
+    apply_flags(args, c)
+}
+
+/// The configuration of a resumed run: the run's own, with the flags given (which
+/// `delgrad::experiment::run` then checks against it).
+fn resumed_config(args: &Args, out: &std::path::Path) -> delgrad::Result<YinYangConfig> {
+    let mut c = YinYangConfig::for_resume(out, args.preset.as_deref())?;
+    if let Some(seed) = args.seed {
+        c.seed = seed;
+    }
+    apply_flags(args, c)
+}
+
+fn apply_flags(args: &Args, mut c: YinYangConfig) -> delgrad::Result<YinYangConfig> {
     if let Some(v) = args.epochs {
         c.epochs = v;
     }
@@ -116,7 +134,9 @@ fn config(args: &Args) -> delgrad::Result<YinYangConfig> {
             SpikeLoss::mse()
         };
     }
-    c.train_subset = args.train_subset.map(|v| v as usize);
+    if let Some(v) = args.train_subset {
+        c.train_subset = Some(v as usize);
+    }
     c.delay_sharing_tiled |= args.delay_sharing_tiled;
     if let Some(rule) = &args.bump_rule {
         c.bump_rule = if rule == "neuron" {
@@ -147,10 +167,20 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| PathBuf::from("artifacts/eval").join(stem));
         run_eval(model, &out).map(|s| println!("{}", s.report_line(&out)))
     } else {
-        config(&args).and_then(|c| {
-            let out = args.out.clone().unwrap_or_else(|| {
-                PathBuf::from("artifacts/yinyang").join(format!("{}-seed{}", c.preset, c.seed))
-            });
+        let default_out = || {
+            PathBuf::from("artifacts/yinyang").join(format!(
+                "{}-seed{}",
+                args.preset.as_deref().unwrap_or(DEFAULT_PRESET),
+                args.seed.unwrap_or(0)
+            ))
+        };
+        let out = args.out.clone().unwrap_or_else(default_out);
+        let config = if args.resume {
+            resumed_config(&args, &out)
+        } else {
+            fresh_config(&args)
+        };
+        config.and_then(|c| {
             let progress = Progress::for_stdout(args.quiet, c.epochs);
             run(&c, &out, args.resume, progress).map(|s| println!("{}", s.report_line(&out)))
         })

@@ -6,7 +6,7 @@
 //! drawn in the first directory's figure too, labelled with the directory's name: the way to set
 //! two variants of a preset side by side.
 
-use delgrad::experiment::mean_std;
+use delgrad::experiment::{mean_std, remeasure_chip_draws, CHIP_DRAWS};
 use delgrad::io::write_atomically;
 use delgrad::plots::line_chart;
 use std::collections::BTreeMap;
@@ -70,14 +70,67 @@ fn load(dir: &Path) -> Result<BTreeMap<String, Vec<RunSummary>>, String> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let s = serde_json::from_str::<RunSummary>(&text)
+        let mut s = serde_json::from_str::<RunSummary>(&text)
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        if s.chip.is_some() && s.chip_draws.is_none() && entry.path().join("model.json").exists() {
+            // Runs made before chip-aware runs measured their own noise draws.
+            let draws = remeasure_chip_draws(&entry.path(), CHIP_DRAWS)
+                .map_err(|e| format!("{}: {e}", entry.path().display()))?;
+            s.chip_draws = Some(draws);
+            let json = serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?;
+            write_atomically(&path, json.as_bytes()).map_err(|e| e.to_string())?;
+        }
         by_preset.entry(s.preset.clone()).or_default().push(s);
     }
     for runs in by_preset.values_mut() {
         runs.sort_by_key(|r| r.seed);
     }
     Ok(by_preset)
+}
+
+/// A run's test accuracy: for chip-aware runs the mean over noise draws, when measured.
+fn test_accuracy(r: &RunSummary) -> f64 {
+    r.chip_draws
+        .as_ref()
+        .map_or(r.test_accuracy, |d| d.test_mean)
+}
+
+/// The chip-aware table's row of a preset (Markdown, JSON), if its runs measured noise draws.
+fn chip_row(preset: &str, runs: &[RunSummary]) -> Option<(String, serde_json::Value)> {
+    let draws: Vec<_> = runs.iter().filter_map(|r| r.chip_draws.as_ref()).collect();
+    if draws.len() != runs.len() || draws.is_empty() {
+        return None;
+    }
+    let pct = |v: &[f64]| v.iter().map(|x| 100.0 * x).collect::<Vec<_>>();
+    let test: Vec<f64> = draws.iter().flat_map(|d| pct(&d.test)).collect();
+    let val: Vec<f64> = draws.iter().flat_map(|d| pct(&d.validation)).collect();
+    let within: Vec<f64> = draws.iter().map(|d| 100.0 * d.test_std).collect();
+    let ideal: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.test_accuracy_ideal)
+        .map(|a| 100.0 * a)
+        .collect();
+    let (tm, ts) = mean_std(&test);
+    let (vm, vs) = mean_std(&val);
+    let (wm, _) = mean_std(&within);
+    let (im, is) = mean_std(&ideal);
+    let md = format!(
+        "| {preset} | {} x {} | {tm:.1} ± {ts:.1} | {vm:.1} ± {vs:.1} | {wm:.2} | {im:.1} ± {is:.1} |\n",
+        runs.len(),
+        draws[0].test.len()
+    );
+    let json = serde_json::json!({
+        "preset": preset,
+        "chip_draws": draws[0].test.len(),
+        "chip_test_accuracy_mean": tm / 100.0,
+        "chip_test_accuracy_std": ts / 100.0,
+        "chip_val_accuracy_mean": vm / 100.0,
+        "chip_val_accuracy_std": vs / 100.0,
+        "chip_noise_std_within_run": wm / 100.0,
+        "ideal_test_accuracy_mean": im / 100.0,
+        "ideal_test_accuracy_std": is / 100.0,
+    });
+    Some((md, json))
 }
 
 /// Writes `results.md` and `results.json` into `dir` and returns the Markdown table.
@@ -89,8 +142,9 @@ fn write_tables(
         "| preset | runs | test accuracy (%) | reference (%) | parameters | seconds per run |\n|---|---|---|---|---|---|\n",
     );
     let mut json = Vec::new();
+    let mut chip_md = String::new();
     for (preset, runs) in by_preset {
-        let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.test_accuracy).collect();
+        let acc: Vec<f64> = runs.iter().map(|r| 100.0 * test_accuracy(r)).collect();
         let secs: Vec<f64> = runs.iter().map(|r| r.train_seconds).collect();
         let (m, s) = mean_std(&acc);
         let (ms, ss) = mean_std(&secs);
@@ -112,6 +166,18 @@ fn write_tables(
             "n_params": runs[0].n_params,
             "train_seconds": secs,
         }));
+        if let Some(row) = chip_row(preset, runs) {
+            chip_md.push_str(&row.0);
+            json.push(row.1);
+        }
+    }
+    if !chip_md.is_empty() {
+        md.push_str(&format!(
+            "\nChip-aware runs, {CHIP_DRAWS} draws of the chip's trial-to-trial noise per run \
+             (mean ± std over all seeds and draws):\n\n\
+             | preset | runs x draws | test (%) | validation (%) | noise std within a run, test (points) | ideal neurons, test (%) |\n\
+             |---|---|---|---|---|---|\n{chip_md}"
+        ));
     }
     let ann = ann_runs(dir)?;
     if !ann.is_empty() {
@@ -141,7 +207,7 @@ fn write_tables(
 /// A preset's test accuracies (%) sorted ascending, at x = (rank - 0.5) / runs, so that curves
 /// of different run counts share the axis: the curve is the empirical quantile function.
 fn sorted_accuracies(runs: &[RunSummary]) -> Vec<(f64, f64)> {
-    let mut acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.test_accuracy).collect();
+    let mut acc: Vec<f64> = runs.iter().map(|r| 100.0 * test_accuracy(r)).collect();
     acc.sort_by(f64::total_cmp);
     let n = acc.len() as f64;
     acc.into_iter()

@@ -75,6 +75,14 @@ impl ClassifierConfig {
             serde_json::from_slice(bytes).map_err(|e| e.to_string())
         })
     }
+
+    /// The configuration to resume the run in `dir` with: its own `config.json`. A `preset`
+    /// named on the command line must be the run's.
+    pub fn for_resume(dir: &Path, preset: Option<&str>) -> Result<Self> {
+        let config = Self::load(dir)?;
+        super::check_resume_preset(dir, &config.preset, preset)?;
+        Ok(config)
+    }
 }
 
 /// The procedure the image presets (digits, MNIST) share, chosen on the digits' validation
@@ -151,7 +159,8 @@ pub fn encode_items(encoder: &LatencyEncoder, items: &[ClassItem]) -> Result<Vec
 /// `config.json`, `metrics.csv`, `model.json` (with the encoder), `test_output_times.csv`,
 /// `summary.json`, `learning_curves.png`, `confusion_matrix.png`, `spike_raster.png` and
 /// `spike_times.png`. `class_names` default to the class indices. With `resume`, continues the
-/// interrupted run in `dir` with its own `config.json` (the epoch count of `config` applies).
+/// interrupted run in `dir` exactly; `config` must equal the run's own `config.json`
+/// ([`ClassifierConfig::load`]) up to the epoch count, which may grow to extend the run.
 pub fn run_classifier(
     config: &ClassifierConfig,
     splits: &DataSplits,
@@ -160,13 +169,10 @@ pub fn run_classifier(
     resume: bool,
     progress: Progress,
 ) -> Result<RunSummary<ClassifierConfig>> {
-    let config = if resume {
-        let mut stored = ClassifierConfig::load(dir)?;
-        stored.trainer.epochs = config.trainer.epochs;
-        stored
-    } else {
-        config.clone()
-    };
+    if resume {
+        super::check_resume_config(dir, &ClassifierConfig::load(dir)?, config)?;
+    }
+    let config = config.clone();
     let n_features = splits.train.first().map_or(0, |i| i.features.len());
     config.validate(n_features)?;
     let data = EncodedSplits {

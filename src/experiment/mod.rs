@@ -28,7 +28,8 @@ use crate::trainer::{fit, ComputeDevice, EpochMetrics, FitOutcome, Progress, Tra
 
 pub use classifier::{evaluate_model, run_classifier, ClassifierConfig};
 pub use yinyang::{
-    evaluate_file, load_run_config, run, run_eval, EvalSummary, YinYangConfig, PRESETS,
+    evaluate_file, load_run_config, remeasure_chip_draws, run, run_eval, EvalSummary,
+    YinYangConfig, PRESETS,
 };
 
 /// The backend experiments train on: f64 end to end, so an exported model evaluates to the very
@@ -73,8 +74,75 @@ pub struct RunSummary<C = YinYangConfig> {
     pub chip: Option<String>,
     /// For chip-aware runs: test accuracy of the same network on ideal neurons (fraction).
     pub test_accuracy_ideal: Option<f64>,
+    /// For chip-aware runs: accuracies over independent draws of the chip's trial-to-trial
+    /// noise (`test_accuracy` and `val_accuracy` above are the first draw).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip_draws: Option<ChipDraws>,
+    /// Checkpoints a resume passed over, and why (missing or unreadable files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_checkpoints: Vec<String>,
     /// The full configuration.
     pub config: C,
+}
+
+/// Noise draws evaluated per chip-aware run.
+pub const CHIP_DRAWS: usize = 10;
+
+/// Accuracies of one chip-aware network over independent draws of the chip's trial-to-trial
+/// noise: each draw is one evaluation pass over the split, whose every forward call draws fresh
+/// threshold noise (the fixed-pattern offsets are the same in all draws).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChipDraws {
+    /// Test accuracy of each draw (fraction).
+    pub test: Vec<f64>,
+    /// Validation accuracy of each draw (fraction).
+    pub validation: Vec<f64>,
+    /// Mean and standard deviation of `test`.
+    pub test_mean: f64,
+    /// Standard deviation of `test` (sample, n - 1).
+    pub test_std: f64,
+    /// Mean of `validation`.
+    pub val_mean: f64,
+    /// Standard deviation of `validation` (sample, n - 1).
+    pub val_std: f64,
+}
+
+impl ChipDraws {
+    /// Summarises per-draw accuracies.
+    pub fn new(test: Vec<f64>, validation: Vec<f64>) -> Self {
+        let (test_mean, test_std) = mean_std(&test);
+        let (val_mean, val_std) = mean_std(&validation);
+        Self {
+            test,
+            validation,
+            test_mean,
+            test_std,
+            val_mean,
+            val_std,
+        }
+    }
+
+    /// Evaluates `net` (chip-bound layers draw their noise per call) `draws` times on each
+    /// split, continuing its noise streams; `first` are accuracies already measured (test,
+    /// validation) that count as the first draw.
+    pub fn measure<B: SpikeBackend>(
+        net: &SpikingNetwork<B>,
+        data: &EncodedSplits,
+        draws: usize,
+        first: Option<(f64, f64)>,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let (mut test, mut validation) = (Vec::new(), Vec::new());
+        if let Some((t, v)) = first {
+            test.push(t);
+            validation.push(v);
+        }
+        while test.len() < draws {
+            validation.push(evaluate(net, &data.validation, device)?.accuracy());
+            test.push(evaluate(net, &data.test, device)?.accuracy());
+        }
+        Ok(Self::new(test, validation))
+    }
 }
 
 impl<C> RunSummary<C> {
@@ -371,6 +439,10 @@ fn finish_run<B: SpikeBackend, C: Serialize + Clone>(
     let net = &outcome.network;
     let history = &outcome.history;
     let resumed_from = outcome.resumed_from;
+    for skipped in &outcome.skipped_checkpoints {
+        // The run goes on from an older checkpoint; the user should know why.
+        eprintln!("warning: {skipped}");
+    }
     // Validation of the exported file also guarantees no NaN parameter is ever saved.
     let mut file = net.to_file(run.encoding.clone())?;
     file.chip = chip_section(net, &file);
@@ -394,6 +466,16 @@ fn finish_run<B: SpikeBackend, C: Serialize + Clone>(
         Some(_) => Some(evaluate_file_items(&file, &run.data.test)?.accuracy()),
         None => None,
     };
+    let chip_draws = match run.trainer.chip {
+        Some(_) => Some(ChipDraws::measure(
+            net,
+            run.data,
+            CHIP_DRAWS,
+            Some((eval_test.accuracy(), eval_val.accuracy())),
+            device,
+        )?),
+        None => None,
+    };
     let summary = RunSummary {
         preset: run.preset.clone(),
         seed: run.trainer.seed,
@@ -407,6 +489,12 @@ fn finish_run<B: SpikeBackend, C: Serialize + Clone>(
         weight_bumps: outcome.bumps,
         chip: run.trainer.chip.as_ref().map(|c| c.name.clone()),
         test_accuracy_ideal,
+        chip_draws,
+        skipped_checkpoints: outcome
+            .skipped_checkpoints
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         config: run.config.clone(),
     };
     write_figures(dir, history, &eval_test, &run.class_names)?;
@@ -516,4 +604,67 @@ pub fn write_raster(
         });
     }
     plots::spike_raster(&dir.join("spike_raster.png"), &samples, &names)
+}
+
+/// Resuming continues the run that `stored` describes: `requested` may change its epoch count
+/// (to extend it) and nothing else. Anything else that differs is an error naming each field.
+pub fn check_resume_config<C: Serialize>(dir: &Path, stored: &C, requested: &C) -> Result<()> {
+    fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    if k == "epochs" {
+                        continue;
+                    }
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    let null = Value::Null;
+                    diff(
+                        &p,
+                        x.get(k).unwrap_or(&null),
+                        y.get(k).unwrap_or(&null),
+                        out,
+                    );
+                }
+            }
+            _ if a != b => out.push(format!("{path}: the run has {a}, this call asks for {b}")),
+            _ => {}
+        }
+    }
+    let to_value = |c: &C| {
+        serde_json::to_value(c).map_err(|e| Error::InvalidConfig(format!("configuration: {e}")))
+    };
+    let mut differences = Vec::new();
+    diff(
+        "",
+        &to_value(stored)?,
+        &to_value(requested)?,
+        &mut differences,
+    );
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(Error::InvalidConfig(format!(
+        "cannot resume {}: only the epoch count may change on resume, but {}",
+        dir.display(),
+        differences.join("; ")
+    )))
+}
+
+/// A preset named for a resumed run must be the run's own.
+pub(crate) fn check_resume_preset(dir: &Path, stored: &str, requested: Option<&str>) -> Result<()> {
+    match requested {
+        Some(p) if p != stored => Err(Error::InvalidConfig(format!(
+            "cannot resume {}: the run's preset is {stored}, this call asks for {p}",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
 }

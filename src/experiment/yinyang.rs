@@ -100,6 +100,14 @@ pub const PRESETS: &[&str] = &[
 ];
 
 impl YinYangConfig {
+    /// The configuration to resume the run in `dir` with: its own `config.json`. A `preset`
+    /// named on the command line must be the run's.
+    pub fn for_resume(dir: &Path, preset: Option<&str>) -> Result<Self> {
+        let config = load_run_config(dir)?;
+        super::check_resume_preset(dir, &config.preset, preset)?;
+        Ok(config)
+    }
+
     /// The paper's ideal-neuron presets `h30-w`, `h30-wa`, `h30-ws`, `h5-ws` (see
     /// `docs/model.md`), `h30-wd` (dendritic delays, ours), and the hardware-aware presets
     /// `hw-w` / `hw-wa` (BrainScaleS-2 profile).
@@ -328,21 +336,19 @@ pub fn evaluate_file(file: &NetworkFile, samples: &[YinYangSample]) -> Result<Ev
 /// Trains `config` and writes the run's outputs to `dir` (see
 /// [`super::train_and_report`]), plus `test_predictions.png` (the test set
 /// coloured by predicted class). With `resume`, continues the interrupted run in `dir` from its
-/// last completed epoch (its `config.json` is used, with the epoch count of `config`).
+/// newest complete checkpoint, exactly as if it had not been interrupted; `config` must be the
+/// run's own `config.json` (see [`load_run_config`]) up to the epoch count, which may grow to
+/// extend the run. Any other difference is an error.
 pub fn run(
     config: &YinYangConfig,
     dir: &Path,
     resume: bool,
     progress: Progress,
 ) -> Result<RunSummary> {
-    let config = if resume {
-        YinYangConfig {
-            epochs: config.epochs,
-            ..load_run_config(dir)?
-        }
-    } else {
-        config.clone()
-    };
+    if resume {
+        super::check_resume_config(dir, &load_run_config(dir)?, config)?;
+    }
+    let config = config.clone();
     config.validate()?;
     let data = encoded_splits(&config);
     let run = ClassifierRun {
@@ -373,4 +379,47 @@ pub fn run_eval(model: &Path, dir: &Path) -> Result<EvalSummary> {
     let test = YinYangDataset::test().into_samples();
     let eval = evaluate_file(&file, &test)?;
     super::classifier::write_evaluation(model, &eval, dir)
+}
+
+/// Re-measures a finished chip-aware Yin-Yang run from its files (`config.json`, `model.json`):
+/// rebuilds the network on the chip with the run's fixed-pattern offsets and evaluates it
+/// `draws` times on the validation and test splits, each pass with fresh trial-to-trial noise.
+/// For runs made before every chip-aware run measured its noise draws itself.
+pub fn remeasure_chip_draws(dir: &Path, draws: usize) -> Result<super::ChipDraws> {
+    type Chip = crate::hardware::HardwareAware<burn::backend::NdArray<f64>>;
+    let config = load_run_config(dir)?;
+    let trainer = config.trainer_config();
+    if trainer.chip.is_none() {
+        return Err(Error::InvalidConfig(format!(
+            "{} is not a chip-aware run",
+            dir.display()
+        )));
+    }
+    let file = NetworkFile::load(dir.join("model.json"))?;
+    let configs = trainer.layer_configs();
+    if configs.len() != file.layers.len() {
+        return Err(Error::MalformedFile {
+            path: dir.join("model.json"),
+            reason: format!(
+                "{} layers, the run's configuration has {}",
+                file.layers.len(),
+                configs.len()
+            ),
+        });
+    }
+    let device = Default::default();
+    let layers = configs
+        .iter()
+        .zip(&file.layers)
+        .map(|(c, lf)| {
+            let delays = lf.delays_flat();
+            c.init_with::<Chip>(
+                &lf.weights_flat(),
+                delays.values().map(Vec::as_slice),
+                &device,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let net = SpikingNetwork { layers };
+    super::ChipDraws::measure(&net, &encoded_splits(&config), draws, None, &device)
 }

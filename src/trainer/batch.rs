@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderIterator};
 use burn::data::dataset::Dataset;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -106,5 +107,56 @@ impl Dataset<ClassItem> for SpikeDataset {
 
     fn len(&self) -> usize {
         self.items.len()
+    }
+}
+
+/// The training loader of [`fit`](super::fit()): Burn's shuffling loader, placed on its device
+/// once and advanced past the epochs a resumed run has already trained.
+///
+/// Burn's loader draws a new permutation from one random stream at every epoch, so the order of
+/// epoch `e` is a pure function of (seed, `e`): the `e`-th permutation of the stream seeded by
+/// `seed`. Burn's learner moves the loader to its device once per launch, which forks that
+/// stream; this wrapper does the move itself and hands the learner the already-placed loader,
+/// so a fresh run sees exactly the orders Burn alone would give it, and a run resumed after
+/// epoch `k` sees the orders of epochs `k + 1, k + 2, ...` of the same stream.
+pub(crate) struct EpochOrderedLoader<B: Backend, O> {
+    inner: Arc<dyn DataLoader<B, O>>,
+}
+
+impl<B: Backend, O: 'static> EpochOrderedLoader<B, O> {
+    /// Wraps `loader` (built with `shuffle(seed)`): places it on `device` as Burn's learner
+    /// would, then skips the orders of the first `completed_epochs` epochs.
+    pub(crate) fn placed(
+        loader: Arc<dyn DataLoader<B, O>>,
+        device: &B::Device,
+        completed_epochs: usize,
+    ) -> Arc<dyn DataLoader<B, O>> {
+        let inner = loader.to_device(device);
+        for _ in 0..completed_epochs {
+            // Starting an iteration draws that epoch's permutation; nothing is batched.
+            drop(inner.iter());
+        }
+        Arc::new(Self { inner })
+    }
+}
+
+impl<B: Backend, O: 'static> DataLoader<B, O> for EpochOrderedLoader<B, O> {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<O> + 'a> {
+        self.inner.iter()
+    }
+
+    fn num_items(&self) -> usize {
+        self.inner.num_items()
+    }
+
+    /// Already on the training device: sharing the placed loader keeps its random stream.
+    fn to_device(&self, _device: &B::Device) -> Arc<dyn DataLoader<B, O>> {
+        Arc::new(Self {
+            inner: self.inner.clone(),
+        })
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<B, O>> {
+        self.inner.slice(start, end)
     }
 }

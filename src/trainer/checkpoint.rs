@@ -64,3 +64,108 @@ pub(crate) fn check_record<B: Backend, R: Record<B>>(
             reason: format!("corrupted checkpoint: {e}"),
         })
 }
+
+/// What a resumed run needs besides Burn's model, optimizer and scheduler records: the state of
+/// weight bumping and the position of every chip-bound layer's noise stream, as they were after
+/// the epoch's validation (`checkpoint/state-<epoch>.json`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct TrainerState {
+    pub(crate) epoch: usize,
+    pub(crate) bump_value: f64,
+    pub(crate) last_bump_layer: Option<usize>,
+    pub(crate) bumps: usize,
+    /// Per layer: the noise stream's position (decimal; `u128` does not fit JSON numbers).
+    pub(crate) chip_noise: Vec<Option<String>>,
+}
+
+pub(crate) fn state_path(run_dir: &Path, epoch: usize) -> PathBuf {
+    checkpoint_dir(run_dir).join(format!("state-{epoch}.json"))
+}
+
+impl TrainerState {
+    pub(crate) fn write(&self, run_dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::MalformedFile {
+            path: state_path(run_dir, self.epoch),
+            reason: e.to_string(),
+        })?;
+        crate::io::write_atomically(&state_path(run_dir, self.epoch), &json)?;
+        // Burn keeps the last CHECKPOINTS_KEPT epochs; states older than those are dead.
+        if let Some(old) = self.epoch.checked_sub(CHECKPOINTS_KEPT + 1) {
+            let _ = std::fs::remove_file(state_path(run_dir, old));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read(run_dir: &Path, epoch: usize) -> Result<Self> {
+        let path = state_path(run_dir, epoch);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let state: Self = serde_json::from_slice(&bytes).map_err(|e| Error::MalformedFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if state.epoch != epoch {
+            return Err(Error::MalformedFile {
+                path,
+                reason: format!("holds the state of epoch {}", state.epoch),
+            });
+        }
+        Ok(state)
+    }
+
+    pub(crate) fn chip_position(&self, layer: usize) -> Result<Option<u128>> {
+        match self.chip_noise.get(layer).cloned().flatten() {
+            None => Ok(None),
+            Some(s) => s.parse().map(Some).map_err(|_| Error::MalformedFile {
+                path: PathBuf::from(format!("state-{}.json", self.epoch)),
+                reason: format!("layer {layer}'s noise position {s:?} is not a number"),
+            }),
+        }
+    }
+}
+
+/// A checkpoint that resume passed over, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedCheckpoint {
+    /// The epoch.
+    pub epoch: usize,
+    /// The file that is missing or unreadable.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "checkpoint of epoch {} skipped: {} {}",
+            self.epoch,
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+/// Epochs that have at least one checkpoint file, ascending.
+pub(crate) fn checkpoint_epochs(run_dir: &Path) -> Vec<usize> {
+    let Ok(entries) = std::fs::read_dir(checkpoint_dir(run_dir)) else {
+        return Vec::new();
+    };
+    let mut epochs: Vec<usize> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stem = name
+                .strip_suffix(".mpk")
+                .or_else(|| name.strip_suffix(".json"))?;
+            let (_, n) = stem.rsplit_once('-')?;
+            n.parse::<usize>().ok()
+        })
+        .collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    epochs
+}

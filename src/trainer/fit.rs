@@ -1,20 +1,23 @@
 //! [`fit`]: trains a spiking classifier with Burn's supervised learner.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
-use burn::optim::{AdamConfig, Optimizer};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::lr_scheduler::LrScheduler;
+use burn::optim::{Adam, AdamConfig, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 
-use super::batch::{SpikeBatch, SpikeBatcher, SpikeDataset};
+use super::batch::{EpochOrderedLoader, SpikeBatch, SpikeBatcher, SpikeDataset};
 use super::checkpoint::{
-    check_record, checkpoint_dir, complete_checkpoints, CheckpointRecorder, CHECKPOINTS_KEPT,
+    check_record, checkpoint_dir, checkpoint_epochs, state_path, CheckpointRecorder,
+    SkippedCheckpoint, TrainerState, CHECKPOINTS_KEPT,
 };
 use super::config::{TrainerConfig, VALIDATION_BATCH};
 use super::metrics::{EpochLogger, EpochMetrics, Progress, QuietRenderer};
@@ -34,6 +37,8 @@ pub struct FitOutcome<B: Backend> {
     pub train_seconds: f64,
     /// The epoch training resumed after (0 for a fresh run).
     pub resumed_from: usize,
+    /// Checkpoints that resume passed over (missing or unreadable files), newest first.
+    pub skipped_checkpoints: Vec<SkippedCheckpoint>,
     /// Weight bumps applied.
     pub bumps: usize,
 }
@@ -73,46 +78,11 @@ where
         path: run_dir.to_path_buf(),
         source,
     })?;
-    let n_train = train.items().len();
-    let batcher = SpikeBatcher::new(n_in);
-    let loader_train = DataLoaderBuilder::<B, _, SpikeBatch<B>>::new(batcher)
-        .batch_size(config.batch_size)
-        .shuffle(config.seed)
-        .set_device(device.clone())
-        .build(train);
-    let loader_valid =
-        DataLoaderBuilder::<B::InnerBackend, _, SpikeBatch<B::InnerBackend>>::new(batcher)
-            .batch_size(VALIDATION_BATCH)
-            .set_device(device.clone())
-            .build(validation);
-
-    let interrupter = Interrupter::new();
-    let hooks = TrainHooks::new(config, interrupter.clone());
-    let model = Trainee::new(config.init_network::<B>(device)?, hooks.clone());
-    let optim = AdamConfig::new()
-        .with_beta_1(0.9)
-        .with_beta_2(0.999)
-        .with_epsilon(1e-8)
-        .init::<B, Trainee<B>>();
-    let iterations_per_epoch = n_train.div_ceil(config.batch_size);
-    let scheduler = burn::optim::lr_scheduler::step::StepLrSchedulerConfig::new(
-        config.lr,
-        config.lr_step_epochs * iterations_per_epoch,
-    )
-    .with_gamma(config.lr_gamma)
-    .init()
-    .map_err(Error::InvalidConfig)?;
-
     let metrics_path = run_dir.join("metrics.csv");
     let mut history = Vec::new();
+    let mut skipped_checkpoints = Vec::new();
+    let mut resumed_state = None;
     let resumed_from = if resume {
-        let checkpoints = complete_checkpoints(run_dir);
-        if checkpoints.is_empty() {
-            return Err(Error::InvalidConfig(format!(
-                "cannot resume: no complete checkpoint in {}",
-                checkpoint_dir(run_dir).display()
-            )));
-        }
         if metrics_path.exists() {
             history = EpochMetrics::read_csv(&metrics_path)?;
         }
@@ -122,22 +92,39 @@ where
             .enumerate()
             .take_while(|(k, r)| r.epoch == k + 1)
             .count();
-        let epoch = checkpoints
-            .iter()
-            .rev()
-            .copied()
-            .find(|&n| n <= logged)
-            .unwrap_or(checkpoints[checkpoints.len() - 1]);
+        // Burn logs metrics asynchronously: after a kill the newest checkpoints can be ahead
+        // of metrics.csv, and one can be half-written. Take the newest epoch whose files all
+        // load, and report the ones passed over.
+        let mut chosen = None;
+        for epoch in checkpoint_epochs(run_dir).into_iter().rev() {
+            if epoch > logged {
+                continue;
+            }
+            match check_epoch::<B>(run_dir, epoch, device) {
+                Ok(state) => {
+                    chosen = Some((epoch, state));
+                    break;
+                }
+                Err(skip) => skipped_checkpoints.push(skip),
+            }
+        }
+        let Some((epoch, state)) = chosen else {
+            return Err(match skipped_checkpoints.first() {
+                Some(skip) => Error::MalformedFile {
+                    path: skip.path.clone(),
+                    reason: format!(
+                        "cannot resume: {} (no older complete checkpoint)",
+                        skip.reason
+                    ),
+                },
+                None => Error::InvalidConfig(format!(
+                    "cannot resume: no complete checkpoint in {}",
+                    checkpoint_dir(run_dir).display()
+                )),
+            });
+        };
         history.retain(|r| r.epoch <= epoch);
-        let dir = checkpoint_dir(run_dir);
-        check_record::<B, <Trainee<B> as Module<B>>::Record>(
-            dir.join(format!("model-{epoch}")),
-            device,
-        )?;
-        check_record::<B, <burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, Trainee<B>, B> as Optimizer<Trainee<B>, B>>::Record>(
-            dir.join(format!("optim-{epoch}")),
-            device,
-        )?;
+        resumed_state = Some(state);
         epoch
     } else {
         // A fresh run must not leave an earlier run's checkpoints for a later resume to find.
@@ -153,6 +140,47 @@ where
             config.epochs
         )));
     }
+
+    let n_train = train.items().len();
+    let n_valid = validation.items().len();
+    let batcher = SpikeBatcher::new(n_in);
+    let loader_train = EpochOrderedLoader::placed(
+        DataLoaderBuilder::<B, _, SpikeBatch<B>>::new(batcher)
+            .batch_size(config.batch_size)
+            .shuffle(config.seed)
+            .set_device(device.clone())
+            .build(train),
+        device,
+        resumed_from,
+    );
+    let loader_valid =
+        DataLoaderBuilder::<B::InnerBackend, _, SpikeBatch<B::InnerBackend>>::new(batcher)
+            .batch_size(VALIDATION_BATCH)
+            .set_device(device.clone())
+            .build(validation);
+
+    let interrupter = Interrupter::new();
+    let hooks = TrainHooks::new(config, interrupter.clone()).log_states(
+        run_dir,
+        n_valid,
+        resumed_from,
+        resumed_state.as_ref(),
+    );
+    let net = config.init_network::<B>(device)?;
+    if let Some(state) = &resumed_state {
+        for (l, layer) in net.layers.iter().enumerate() {
+            if let (Some(chip), Some(position)) = (&layer.op().chip, state.chip_position(l)?) {
+                chip.seek_noise(position);
+            }
+        }
+    }
+    let model = Trainee::new(net, hooks.clone());
+    let optim = AdamConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-8)
+        .init::<B, Trainee<B>>();
+    let scheduler = scheduler(config, n_train)?;
 
     let rows = Arc::new(Mutex::new(history));
     let (quiet, on_epoch) = match progress {
@@ -194,6 +222,60 @@ where
         history,
         train_seconds,
         resumed_from,
+        skipped_checkpoints,
         bumps,
     })
+}
+
+type Scheduler = burn::optim::lr_scheduler::step::StepLrScheduler;
+
+fn scheduler(config: &TrainerConfig, n_train: usize) -> Result<Scheduler> {
+    let iterations_per_epoch = n_train.div_ceil(config.batch_size);
+    burn::optim::lr_scheduler::step::StepLrSchedulerConfig::new(
+        config.lr,
+        config.lr_step_epochs * iterations_per_epoch,
+    )
+    .with_gamma(config.lr_gamma)
+    .init()
+    .map_err(Error::InvalidConfig)
+}
+
+/// Checks that every file of `epoch`'s checkpoint exists and loads; returns the trainer state.
+fn check_epoch<B>(
+    run_dir: &Path,
+    epoch: usize,
+    device: &B::Device,
+) -> std::result::Result<TrainerState, SkippedCheckpoint>
+where
+    B: AutodiffBackend + SpikeBackend,
+    B::InnerBackend: SpikeBackend,
+{
+    type OptimRecord<B> =
+        <OptimizerAdaptor<Adam, Trainee<B>, B> as Optimizer<Trainee<B>, B>>::Record;
+    let dir = checkpoint_dir(run_dir);
+    let skip = |path: PathBuf, reason: String| SkippedCheckpoint {
+        epoch,
+        path,
+        reason,
+    };
+    for name in ["model", "optim", "scheduler"] {
+        let path = dir.join(format!("{name}-{epoch}.mpk"));
+        if !path.exists() {
+            return Err(skip(path, "is missing".into()));
+        }
+        let stem = dir.join(format!("{name}-{epoch}"));
+        let loaded = match name {
+            "model" => check_record::<B, <Trainee<B> as Module<B>>::Record>(stem, device),
+            "optim" => check_record::<B, OptimRecord<B>>(stem, device),
+            _ => check_record::<B, <Scheduler as LrScheduler>::Record<B>>(stem, device),
+        };
+        if let Err(e) = loaded {
+            return Err(skip(path, e.to_string()));
+        }
+    }
+    let path = state_path(run_dir, epoch);
+    if !path.exists() {
+        return Err(skip(path, "is missing".into()));
+    }
+    TrainerState::read(run_dir, epoch).map_err(|e| skip(path, e.to_string()))
 }

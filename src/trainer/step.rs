@@ -2,6 +2,7 @@
 //! bumping for silent neurons, Adam with one learning rate per (layer, weights | delays), and a
 //! clear stop on a non-finite gradient.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use burn::module::{AutodiffModule, Module, Param, ParamId};
@@ -11,6 +12,7 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use burn::train::{ClassificationOutput, InferenceStep, Interrupter, TrainOutput, TrainStep};
 
 use super::batch::SpikeBatch;
+use super::checkpoint::TrainerState;
 use super::config::{BumpRule, TrainerConfig};
 use crate::backend::SpikeBackend;
 use crate::loss::{decision_scores, SpikeLoss};
@@ -29,6 +31,18 @@ pub(crate) struct HookState {
     pub(crate) bumps: usize,
     /// Why training had to stop.
     pub(crate) error: Option<String>,
+    /// Where the state of every finished epoch is written, if anywhere.
+    states: Option<StateLog>,
+}
+
+/// Counts validation samples to know when an epoch's validation is over: that is the point at
+/// which Burn checkpoints the epoch, and what a resumed run must restore.
+#[derive(Debug)]
+struct StateLog {
+    run_dir: PathBuf,
+    n_valid: usize,
+    seen: usize,
+    epoch: usize,
 }
 
 pub(crate) struct StepSettings {
@@ -75,6 +89,32 @@ impl TrainHooks {
                 interrupter,
             }),
         }
+    }
+
+    /// Writes the trainer's state after every epoch's validation to `run_dir`'s checkpoint
+    /// directory (for resume), counting epochs after `completed_epochs`; restores `resumed`.
+    pub(crate) fn log_states(
+        self,
+        run_dir: &Path,
+        n_valid: usize,
+        completed_epochs: usize,
+        resumed: Option<&TrainerState>,
+    ) -> Self {
+        {
+            let mut state = self.lock();
+            if let Some(r) = resumed {
+                state.bump_value = r.bump_value;
+                state.last_bump_layer = r.last_bump_layer;
+                state.bumps = r.bumps;
+            }
+            state.states = Some(StateLog {
+                run_dir: run_dir.to_path_buf(),
+                n_valid,
+                seen: 0,
+                epoch: completed_epochs,
+            });
+        }
+        self
     }
 
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HookState> {
@@ -277,6 +317,37 @@ impl<B: SpikeBackend> InferenceStep for Trainee<B> {
     type Output = ClassificationOutput<B>;
 
     fn step(&self, batch: SpikeBatch<B>) -> ClassificationOutput<B> {
-        self.classify(batch).0
+        let n = batch.labels.dims()[0];
+        let output = self.classify(batch).0;
+        if let Some(hooks) = &self.hooks {
+            let mut state = hooks.lock();
+            let finished = state.states.as_mut().and_then(|log| {
+                log.seen += n;
+                (log.seen >= log.n_valid).then(|| {
+                    log.seen = 0;
+                    log.epoch += 1;
+                    (log.epoch, log.run_dir.clone())
+                })
+            });
+            if let Some((epoch, run_dir)) = finished {
+                let snapshot = TrainerState {
+                    epoch,
+                    bump_value: state.bump_value,
+                    last_bump_layer: state.last_bump_layer,
+                    bumps: state.bumps,
+                    chip_noise: self
+                        .net
+                        .layers
+                        .iter()
+                        .map(|l| l.op().chip.as_ref().map(|c| c.noise_position().to_string()))
+                        .collect(),
+                };
+                drop(state);
+                if let Err(e) = snapshot.write(&run_dir) {
+                    hooks.fail(format!("cannot save the trainer state: {e}"));
+                }
+            }
+        }
+        output
     }
 }
