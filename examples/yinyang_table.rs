@@ -95,6 +95,11 @@ fn test_accuracy(r: &RunSummary) -> f64 {
         .map_or(r.test_accuracy, |d| d.test_mean)
 }
 
+/// A run's validation accuracy: for chip-aware runs the mean over noise draws, when measured.
+fn val_accuracy(r: &RunSummary) -> f64 {
+    r.chip_draws.as_ref().map_or(r.val_accuracy, |d| d.val_mean)
+}
+
 /// The chip-aware table's row of a preset (Markdown, JSON), if its runs measured noise draws.
 fn chip_row(preset: &str, runs: &[RunSummary]) -> Option<(String, serde_json::Value)> {
     let draws: Vec<_> = runs.iter().filter_map(|r| r.chip_draws.as_ref()).collect();
@@ -139,18 +144,21 @@ fn write_tables(
     by_preset: &BTreeMap<String, Vec<RunSummary>>,
 ) -> Result<String, String> {
     let mut md = String::from(
-        "| preset | runs | test accuracy (%) | reference (%) | parameters | seconds per run |\n|---|---|---|---|---|---|\n",
+        "| preset | runs | test accuracy (%) | worst seed (%) | validation (%) | reference (%) | parameters | seconds per run |\n|---|---|---|---|---|---|---|---|\n",
     );
     let mut json = Vec::new();
     let mut chip_md = String::new();
     for (preset, runs) in by_preset {
         let acc: Vec<f64> = runs.iter().map(|r| 100.0 * test_accuracy(r)).collect();
         let secs: Vec<f64> = runs.iter().map(|r| r.train_seconds).collect();
+        let val: Vec<f64> = runs.iter().map(|r| 100.0 * val_accuracy(r)).collect();
         let (m, s) = mean_std(&acc);
+        let (vm, vs) = mean_std(&val);
+        let worst = acc.iter().copied().fold(f64::INFINITY, f64::min);
         let (ms, ss) = mean_std(&secs);
         let reference = reference(preset);
         md.push_str(&format!(
-            "| {preset} | {} | {m:.1} ± {s:.1} | {} | {} | {ms:.1} ± {ss:.1} |\n",
+            "| {preset} | {} | {m:.1} ± {s:.1} | {worst:.1} | {vm:.1} ± {vs:.1} | {} | {} | {ms:.1} ± {ss:.1} |\n",
             runs.len(),
             reference.map_or("-".into(), |r| format!("{r:.1}")),
             runs[0].n_params,
@@ -162,6 +170,9 @@ fn write_tables(
             "test_accuracy": runs.iter().map(|r| r.test_accuracy).collect::<Vec<_>>(),
             "test_accuracy_mean": m / 100.0,
             "test_accuracy_std": s / 100.0,
+            "val_accuracy": runs.iter().map(val_accuracy).collect::<Vec<_>>(),
+            "val_accuracy_mean": vm / 100.0,
+            "val_accuracy_std": vs / 100.0,
             "reference_test_accuracy": reference.map(|r| r / 100.0),
             "n_params": runs[0].n_params,
             "train_seconds": secs,
@@ -184,7 +195,7 @@ fn write_tables(
         let acc: Vec<f64> = ann.iter().map(|r| 100.0 * r.1).collect();
         let (m, s) = mean_std(&acc);
         md.push_str(&format!(
-            "| ANN (ReLU MLP, same layer widths) | {} | {m:.1} ± {s:.1} | - | {} | - |\n",
+            "| ANN (ReLU MLP, same layer widths) | {} | {m:.1} ± {s:.1} | - | - | - | {} | - |\n",
             ann.len(),
             ann[0].2
         ));
