@@ -15,7 +15,7 @@ use delgrad::experiment::{run, run_eval};
 use delgrad::experiment::{YinYangConfig, PRESETS};
 use delgrad::hardware::ChipProfile;
 use delgrad::loss::SpikeLoss;
-use delgrad::trainer::{BumpRule, Progress};
+use delgrad::trainer::{BumpRule, ModelSelection, Progress};
 use delgrad::DelayKind;
 
 #[derive(Parser, Debug)]
@@ -59,6 +59,16 @@ struct Args {
     /// Learning rate of the delays.
     #[arg(long)]
     lr_delays: Option<f64>,
+    /// The learning rates are multiplied by this every --lr-step-epochs epochs.
+    #[arg(long)]
+    lr_gamma: Option<f64>,
+    /// See --lr-gamma.
+    #[arg(long)]
+    lr_step_epochs: Option<usize>,
+    /// Which epoch's network the run ends with: `final` or `best-val` (highest validation
+    /// accuracy).
+    #[arg(long, value_parser = ["final", "best-val"])]
+    select: Option<String>,
     /// Loss: mse (shift-invariant MSE) or ce (TTFS cross-entropy).
     #[arg(long, value_parser = ["mse", "ce"])]
     loss: Option<String>,
@@ -126,6 +136,19 @@ fn apply_flags(args: &Args, mut c: YinYangConfig) -> delgrad::Result<YinYangConf
     }
     if let Some(v) = args.lr_delays {
         c.lr_delays = v;
+    }
+    if let Some(v) = args.lr_gamma {
+        c.lr_gamma = v;
+    }
+    if let Some(v) = args.lr_step_epochs {
+        c.lr_step_epochs = v;
+    }
+    if let Some(v) = &args.select {
+        c.selection = if v == "best-val" {
+            ModelSelection::BestValidation
+        } else {
+            ModelSelection::FinalEpoch
+        };
     }
     if let Some(v) = &args.loss {
         c.loss = if v == "ce" {

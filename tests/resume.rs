@@ -206,3 +206,33 @@ fn resuming_with_a_contradicting_configuration_is_an_error() {
     .unwrap();
     assert_eq!((extended.resumed_from, extended.epochs), (2, 3));
 }
+
+#[test]
+fn best_validation_selection_keeps_the_best_epoch_and_survives_a_resume() {
+    use delgrad::trainer::{EpochMetrics, ModelSelection};
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, short) = (tmp.path().join("whole"), tmp.path().join("short"));
+    let select = |epochs| YinYangConfig {
+        selection: ModelSelection::BestValidation,
+        ..config("h5-ws", epochs)
+    };
+    let all = train(&select(12), &whole, false).unwrap();
+    let rows = EpochMetrics::read_csv(&whole.join("metrics.csv")).unwrap();
+    let best = rows.iter().fold(&rows[0], |b, r| {
+        if r.val_accuracy > b.val_accuracy {
+            r
+        } else {
+            b
+        }
+    });
+    assert_eq!(all.selected_epoch, Some(best.epoch));
+    // The kept network is that epoch's: its validation accuracy is the logged one.
+    assert!((all.val_accuracy - best.val_accuracy).abs() < 1e-12);
+    // This run's best epoch is not its last, so the selection is exercised.
+    assert!(best.epoch < 12, "best epoch {}", best.epoch);
+
+    train(&select(5), &short, false).unwrap();
+    let extended = train(&select(12), &short, true).unwrap();
+    assert_eq!(extended.selected_epoch, all.selected_epoch);
+    assert_same_run(&whole, &short, &all, &extended);
+}

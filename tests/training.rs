@@ -219,3 +219,42 @@ fn presets_reproduce_the_published_runs_bit_for_bit() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn plus_presets_train_the_paper_networks_with_another_procedure() {
+    for paper in ["h30-w", "h30-wa", "h30-ws", "h5-ws"] {
+        let plus = YinYangConfig::preset(&format!("{paper}-plus")).unwrap();
+        let base = YinYangConfig::preset(paper).unwrap();
+        // Same network, initialisation, data and loss: only the schedule may differ.
+        assert_eq!(
+            (plus.hidden, plus.delays, plus.encoding, plus.train_subset),
+            (base.hidden, base.delays, base.encoding, base.train_subset)
+        );
+        assert_eq!(
+            (plus.weight_init_hidden, plus.weight_init_output, plus.loss),
+            (base.weight_init_hidden, base.weight_init_output, base.loss)
+        );
+        assert!(plus.epochs <= 1000 && plus != base);
+        // A short smoke run: it trains, and has the paper network's parameter count.
+        let (_tmp, dir) = scratch();
+        let smoke = YinYangConfig {
+            epochs: 2,
+            train_subset: Some(300),
+            ..plus
+        };
+        let summary = train(&smoke, &dir, false).unwrap();
+        let reference =
+            quick(paper, 1).init_network::<burn::backend::NdArray<f64>>(&Default::default());
+        assert_eq!(
+            summary.n_params,
+            reference.unwrap().num_trainable(),
+            "{paper}"
+        );
+        assert!(
+            summary.test_accuracy > 0.2,
+            "{paper}-plus: {}",
+            summary.test_accuracy
+        );
+    }
+    assert!(YinYangConfig::preset("hw-w-plus").is_err());
+}

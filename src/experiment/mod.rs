@@ -24,7 +24,9 @@ use crate::loss::first_spike_class;
 use crate::model::{tensor_values, SpikingNetwork};
 use crate::network::{Encoding, NetworkFile};
 use crate::plots::{self, CurvePoint, RasterSample};
-use crate::trainer::{fit, ComputeDevice, EpochMetrics, FitOutcome, Progress, TrainerConfig};
+use crate::trainer::{
+    fit, ComputeDevice, EpochMetrics, FitOutcome, ModelSelection, Progress, TrainerConfig,
+};
 
 pub use classifier::{evaluate_model, run_classifier, ClassifierConfig};
 pub use yinyang::{
@@ -78,6 +80,9 @@ pub struct RunSummary<C = YinYangConfig> {
     /// noise (`test_accuracy` and `val_accuracy` above are the first draw).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chip_draws: Option<ChipDraws>,
+    /// The epoch whose network was kept, when the run selects the best validation epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_epoch: Option<usize>,
     /// Checkpoints a resume passed over, and why (missing or unreadable files).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_checkpoints: Vec<String>,
@@ -490,6 +495,8 @@ fn finish_run<B: SpikeBackend, C: Serialize + Clone>(
         chip: run.trainer.chip.as_ref().map(|c| c.name.clone()),
         test_accuracy_ideal,
         chip_draws,
+        selected_epoch: (run.trainer.selection == ModelSelection::BestValidation)
+            .then_some(outcome.selected_epoch),
         skipped_checkpoints: outcome
             .skipped_checkpoints
             .iter()

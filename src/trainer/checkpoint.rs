@@ -76,6 +76,9 @@ pub(crate) struct TrainerState {
     pub(crate) bumps: usize,
     /// Per layer: the noise stream's position (decimal; `u128` does not fit JSON numbers).
     pub(crate) chip_noise: Vec<Option<String>>,
+    /// Epoch of the best validation accuracy so far, when the run selects on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) best_epoch: Option<usize>,
 }
 
 pub(crate) fn state_path(run_dir: &Path, epoch: usize) -> PathBuf {
@@ -168,4 +171,84 @@ pub(crate) fn checkpoint_epochs(run_dir: &Path) -> Vec<usize> {
     epochs.sort_unstable();
     epochs.dedup();
     epochs
+}
+
+/// The parameters of the network with the best validation accuracy so far
+/// (`checkpoint/best-<epoch>.json`), for [`ModelSelection::BestValidation`](super::ModelSelection).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BestNetwork {
+    pub(crate) epoch: usize,
+    pub(crate) val_accuracy: f64,
+    /// Per layer: the weights and the raw (trainable) delays, as stored.
+    pub(crate) layers: Vec<(Vec<f64>, Option<Vec<f64>>)>,
+}
+
+pub(crate) fn best_path(run_dir: &Path, epoch: usize) -> PathBuf {
+    checkpoint_dir(run_dir).join(format!("best-{epoch}.json"))
+}
+
+impl BestNetwork {
+    pub(crate) fn write(&self, run_dir: &Path) -> Result<()> {
+        let path = best_path(run_dir, self.epoch);
+        let json = serde_json::to_vec(self).map_err(|e| Error::MalformedFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        crate::io::write_atomically(&path, &json)
+    }
+
+    pub(crate) fn read(run_dir: &Path, epoch: usize) -> Result<Self> {
+        let path = best_path(run_dir, epoch);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let best: Self = serde_json::from_slice(&bytes).map_err(|e| Error::MalformedFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if best.epoch != epoch {
+            return Err(Error::MalformedFile {
+                path,
+                reason: format!("holds the network of epoch {}", best.epoch),
+            });
+        }
+        Ok(best)
+    }
+
+    /// Removes best networks that no kept state refers to any more.
+    pub(crate) fn prune(run_dir: &Path) {
+        let dir = checkpoint_dir(run_dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        let referenced: Vec<usize> = names
+            .iter()
+            .filter_map(|n| {
+                n.strip_prefix("state-")?
+                    .strip_suffix(".json")?
+                    .parse()
+                    .ok()
+            })
+            .filter_map(|e| TrainerState::read(run_dir, e).ok()?.best_epoch)
+            .collect();
+        let Some(oldest) = referenced.iter().min().copied() else {
+            return;
+        };
+        for n in &names {
+            let Some(e) = n
+                .strip_prefix("best-")
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            if e < oldest {
+                let _ = std::fs::remove_file(dir.join(n));
+            }
+        }
+    }
 }

@@ -71,6 +71,26 @@ impl BumpRule {
     }
 }
 
+/// Which epoch's network a run ends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSelection {
+    /// The network after the last epoch (the paper's procedure).
+    #[default]
+    FinalEpoch,
+    /// The network after the epoch of highest validation accuracy (the earliest such epoch);
+    /// training still runs every epoch. Early stopping without the stopping: the test split
+    /// is never looked at.
+    BestValidation,
+}
+
+impl ModelSelection {
+    /// Whether this is the default (kept out of configuration files that predate it).
+    pub fn is_final_epoch(&self) -> bool {
+        *self == Self::FinalEpoch
+    }
+}
+
 /// One layer of the network to train: its size and what is trained in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,6 +186,9 @@ pub struct TrainerConfig {
     /// Where training runs.
     #[serde(default)]
     pub device: ComputeDevice,
+    /// Which epoch's network the run ends with.
+    #[serde(default, skip_serializing_if = "ModelSelection::is_final_epoch")]
+    pub selection: ModelSelection,
 }
 
 /// Samples per validation call: the whole Yin-Yang validation split in one batch.
@@ -207,6 +230,7 @@ impl TrainerConfig {
             gradients: GradientOptions::reference(),
             chip: None,
             device: ComputeDevice::Cpu,
+            selection: ModelSelection::FinalEpoch,
         }
     }
 

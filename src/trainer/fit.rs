@@ -5,21 +5,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::{Adam, AdamConfig, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 
 use super::batch::{EpochOrderedLoader, SpikeBatch, SpikeBatcher, SpikeDataset};
 use super::checkpoint::{
-    check_record, checkpoint_dir, checkpoint_epochs, state_path, CheckpointRecorder,
-    SkippedCheckpoint, TrainerState, CHECKPOINTS_KEPT,
+    best_path, check_record, checkpoint_dir, checkpoint_epochs, state_path, BestNetwork,
+    CheckpointRecorder, SkippedCheckpoint, TrainerState, CHECKPOINTS_KEPT,
 };
-use super::config::{TrainerConfig, VALIDATION_BATCH};
+use super::config::{ModelSelection, TrainerConfig, VALIDATION_BATCH};
 use super::metrics::{EpochLogger, EpochMetrics, Progress, QuietRenderer};
 use super::step::{TrainHooks, Trainee};
 use crate::backend::SpikeBackend;
@@ -31,6 +32,8 @@ use crate::model::SpikingNetwork;
 pub struct FitOutcome<B: Backend> {
     /// The trained network.
     pub network: SpikingNetwork<B>,
+    /// The epoch whose network this is (the last one, or the best on validation).
+    pub selected_epoch: usize,
     /// Per-epoch metrics, including epochs of an interrupted run that was resumed.
     pub history: Vec<EpochMetrics>,
     /// Wall time of this call's training (seconds).
@@ -160,11 +163,16 @@ where
             .build(validation);
 
     let interrupter = Interrupter::new();
+    let resumed_best = match resumed_state.as_ref().and_then(|s| s.best_epoch) {
+        Some(epoch) => Some(BestNetwork::read(run_dir, epoch)?),
+        None => None,
+    };
     let hooks = TrainHooks::new(config, interrupter.clone()).log_states(
         run_dir,
         n_valid,
         resumed_from,
-        resumed_state.as_ref(),
+        config.selection,
+        resumed_state.as_ref().map(|s| (s, resumed_best)),
     );
     let net = config.init_network::<B>(device)?;
     if let Some(state) = &resumed_state {
@@ -209,16 +217,25 @@ where
     let start = Instant::now();
     let result = training.launch(Learner::new(model, optim, scheduler));
     let train_seconds = start.elapsed().as_secs_f64();
-    let (error, bumps) = {
-        let state = hooks.lock();
-        (state.error.clone(), state.bumps)
+    let (error, bumps, best) = {
+        let mut state = hooks.lock();
+        (state.error.clone(), state.bumps, state.best.take())
     };
     if let Some(message) = error {
         return Err(Error::Training(message));
     }
     let history = rows.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut network = result.model.net;
+    let mut selected_epoch = history.last().map_or(resumed_from, |r| r.epoch);
+    if config.selection == ModelSelection::BestValidation {
+        if let Some(best) = best {
+            network = with_parameters(network, &best)?;
+            selected_epoch = best.epoch;
+        }
+    }
     Ok(FitOutcome {
-        network: result.model.net,
+        network,
+        selected_epoch,
         history,
         train_seconds,
         resumed_from,
@@ -277,5 +294,53 @@ where
     if !path.exists() {
         return Err(skip(path, "is missing".into()));
     }
-    TrainerState::read(run_dir, epoch).map_err(|e| skip(path, e.to_string()))
+    let state = TrainerState::read(run_dir, epoch).map_err(|e| skip(path, e.to_string()))?;
+    if let Some(best) = state.best_epoch {
+        BestNetwork::read(run_dir, best)
+            .map_err(|e| skip(best_path(run_dir, best), e.to_string()))?;
+    }
+    Ok(state)
+}
+
+/// `network` with the stored parameters of `best`.
+fn with_parameters<B: Backend>(
+    mut network: SpikingNetwork<B>,
+    best: &BestNetwork,
+) -> Result<SpikingNetwork<B>> {
+    let malformed = || {
+        Error::Training(format!(
+            "the best network of epoch {} does not fit",
+            best.epoch
+        ))
+    };
+    if best.layers.len() != network.layers.len() {
+        return Err(malformed());
+    }
+    for (layer, (w, d)) in network.layers.iter_mut().zip(&best.layers) {
+        let shape = layer.weight.shape();
+        if w.len() != shape.num_elements() {
+            return Err(malformed());
+        }
+        let device = layer.weight.val().device();
+        let id = layer.weight.id;
+        layer.weight = Param::initialized(
+            id,
+            Tensor::from_data(TensorData::new(w.clone(), shape), &device),
+        );
+        match (&mut layer.delay_raw, d) {
+            (Some(param), Some(d)) => {
+                let shape = param.shape();
+                if d.len() != shape.num_elements() {
+                    return Err(malformed());
+                }
+                *param = Param::initialized(
+                    param.id,
+                    Tensor::from_data(TensorData::new(d.clone(), shape), &device),
+                );
+            }
+            (None, None) => {}
+            _ => return Err(malformed()),
+        }
+    }
+    Ok(network)
 }

@@ -54,7 +54,7 @@ pub mod step;
 
 pub use batch::{SpikeBatch, SpikeBatcher, SpikeDataset};
 pub use checkpoint::{checkpoint_dir, complete_checkpoints, last_checkpoint};
-pub use config::{BumpRule, ComputeDevice, LayerSpec, TrainerConfig};
+pub use config::{BumpRule, ComputeDevice, LayerSpec, ModelSelection, TrainerConfig};
 pub use fit::{fit, FitOutcome};
 pub use metrics::{EpochCallback, EpochMetrics, Progress, METRICS_HEADER};
 pub use step::{TrainHooks, Trainee};

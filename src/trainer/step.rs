@@ -12,8 +12,8 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use burn::train::{ClassificationOutput, InferenceStep, Interrupter, TrainOutput, TrainStep};
 
 use super::batch::SpikeBatch;
-use super::checkpoint::TrainerState;
-use super::config::{BumpRule, TrainerConfig};
+use super::checkpoint::{BestNetwork, TrainerState};
+use super::config::{BumpRule, ModelSelection, TrainerConfig};
 use crate::backend::SpikeBackend;
 use crate::loss::{decision_scores, SpikeLoss};
 use crate::model::{tensor_values, SpikingNetwork};
@@ -33,6 +33,8 @@ pub(crate) struct HookState {
     pub(crate) error: Option<String>,
     /// Where the state of every finished epoch is written, if anywhere.
     states: Option<StateLog>,
+    /// The best network so far, when the run selects on validation accuracy.
+    pub(crate) best: Option<BestNetwork>,
 }
 
 /// Counts validation samples to know when an epoch's validation is over: that is the point at
@@ -42,7 +44,11 @@ struct StateLog {
     run_dir: PathBuf,
     n_valid: usize,
     seen: usize,
+    /// Correctly classified validation samples of the epoch so far (counted only when the run
+    /// selects on validation accuracy).
+    correct: usize,
     epoch: usize,
+    selection: ModelSelection,
 }
 
 pub(crate) struct StepSettings {
@@ -98,20 +104,24 @@ impl TrainHooks {
         run_dir: &Path,
         n_valid: usize,
         completed_epochs: usize,
-        resumed: Option<&TrainerState>,
+        selection: ModelSelection,
+        resumed: Option<(&TrainerState, Option<BestNetwork>)>,
     ) -> Self {
         {
             let mut state = self.lock();
-            if let Some(r) = resumed {
+            if let Some((r, best)) = resumed {
                 state.bump_value = r.bump_value;
                 state.last_bump_layer = r.last_bump_layer;
                 state.bumps = r.bumps;
+                state.best = best;
             }
             state.states = Some(StateLog {
                 run_dir: run_dir.to_path_buf(),
                 n_valid,
                 seen: 0,
+                correct: 0,
                 epoch: completed_epochs,
+                selection,
             });
         }
         self
@@ -320,34 +330,89 @@ impl<B: SpikeBackend> InferenceStep for Trainee<B> {
         let n = batch.labels.dims()[0];
         let output = self.classify(batch).0;
         if let Some(hooks) = &self.hooks {
-            let mut state = hooks.lock();
-            let finished = state.states.as_mut().and_then(|log| {
-                log.seen += n;
-                (log.seen >= log.n_valid).then(|| {
-                    log.seen = 0;
-                    log.epoch += 1;
-                    (log.epoch, log.run_dir.clone())
-                })
-            });
-            if let Some((epoch, run_dir)) = finished {
-                let snapshot = TrainerState {
-                    epoch,
-                    bump_value: state.bump_value,
-                    last_bump_layer: state.last_bump_layer,
-                    bumps: state.bumps,
-                    chip_noise: self
-                        .net
-                        .layers
-                        .iter()
-                        .map(|l| l.op().chip.as_ref().map(|c| c.noise_position().to_string()))
-                        .collect(),
-                };
-                drop(state);
-                if let Err(e) = snapshot.write(&run_dir) {
-                    hooks.fail(format!("cannot save the trainer state: {e}"));
-                }
-            }
+            self.end_of_validation(hooks, n, &output);
         }
         output
+    }
+}
+
+impl<B: SpikeBackend> Trainee<B> {
+    /// Counts a validation batch; after the epoch's last one, keeps the best network (when
+    /// selecting on validation accuracy) and writes the trainer's state for resume.
+    fn end_of_validation(&self, hooks: &TrainHooks, n: usize, output: &ClassificationOutput<B>) {
+        let mut state = hooks.lock();
+        let Some(log) = state.states.as_mut() else {
+            return;
+        };
+        let selecting = log.selection == ModelSelection::BestValidation;
+        if selecting {
+            let predicted = output.output.clone().argmax(1).flatten::<1>(0, 1);
+            let hits: i64 = predicted
+                .equal(output.targets.clone())
+                .int()
+                .sum()
+                .into_scalar()
+                .elem();
+            log.correct += hits as usize;
+        }
+        log.seen += n;
+        if log.seen < log.n_valid {
+            return;
+        }
+        let accuracy = log.correct as f64 / log.seen as f64;
+        log.seen = 0;
+        log.correct = 0;
+        log.epoch += 1;
+        let (epoch, run_dir) = (log.epoch, log.run_dir.clone());
+        if selecting
+            && state
+                .best
+                .as_ref()
+                .is_none_or(|b| accuracy > b.val_accuracy)
+        {
+            let best = BestNetwork {
+                epoch,
+                val_accuracy: accuracy,
+                layers: self
+                    .net
+                    .layers
+                    .iter()
+                    .map(|l| {
+                        let w = tensor_values(l.weight.val()).unwrap_or_default();
+                        let d = l
+                            .delay_raw
+                            .as_ref()
+                            .map(|d| tensor_values(d.val()).unwrap_or_default());
+                        (w, d)
+                    })
+                    .collect(),
+            };
+            if let Err(e) = best.write(&run_dir) {
+                drop(state);
+                hooks.fail(format!("cannot save the best network: {e}"));
+                return;
+            }
+            state.best = Some(best);
+        }
+        let snapshot = TrainerState {
+            epoch,
+            bump_value: state.bump_value,
+            last_bump_layer: state.last_bump_layer,
+            bumps: state.bumps,
+            chip_noise: self
+                .net
+                .layers
+                .iter()
+                .map(|l| l.op().chip.as_ref().map(|c| c.noise_position().to_string()))
+                .collect(),
+            best_epoch: state.best.as_ref().map(|b| b.epoch),
+        };
+        drop(state);
+        if let Err(e) = snapshot.write(&run_dir) {
+            hooks.fail(format!("cannot save the trainer state: {e}"));
+        }
+        if selecting {
+            BestNetwork::prune(&run_dir);
+        }
     }
 }
