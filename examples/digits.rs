@@ -56,7 +56,7 @@ struct Args {
     /// write its result to --out (default artifacts/digits/ann).
     #[arg(long, conflicts_with_all = ["eval", "resume"])]
     ann: bool,
-    /// No dashboard; one line per epoch.
+    /// No progress bar; one line per epoch.
     #[arg(long)]
     quiet: bool,
 }

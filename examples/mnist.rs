@@ -50,7 +50,7 @@ struct Args {
     /// write its result to --out (default artifacts/mnist/ann).
     #[arg(long, conflicts_with_all = ["eval", "resume"])]
     ann: bool,
-    /// No dashboard; one line per epoch.
+    /// No progress bar; one line per epoch.
     #[arg(long)]
     quiet: bool,
 }

@@ -91,9 +91,12 @@ struct Args {
     /// `--features wgpu`).
     #[arg(long, value_parser = ["cpu", "wgpu"])]
     device: Option<String>,
-    /// No dashboard; one line per epoch.
+    /// No progress bar; one line per epoch.
     #[arg(long)]
     quiet: bool,
+    /// Burn's full-screen training dashboard instead of the progress bar (in a terminal).
+    #[arg(long, conflicts_with = "quiet")]
+    dashboard: bool,
 }
 
 const DEFAULT_PRESET: &str = "h30-ws";
@@ -204,7 +207,11 @@ fn main() -> ExitCode {
             fresh_config(&args)
         };
         config.and_then(|c| {
-            let progress = Progress::for_stdout(args.quiet, c.epochs);
+            let progress = if args.dashboard {
+                Progress::Dashboard
+            } else {
+                Progress::for_stdout(args.quiet, c.epochs)
+            };
             run(&c, &out, args.resume, progress).map(|s| println!("{}", s.report_line(&out)))
         })
     };

@@ -6,13 +6,7 @@
 #   scripts/gpu-agreement.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
-  sudo_cmd=""
-  if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends \
-    mesa-vulkan-drivers libvulkan1
-fi
+scripts/install-lavapipe.sh
 # lavapipe wants a runtime directory; without one it only warns.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 cargo test --release --features wgpu --lib gpu::

@@ -71,7 +71,7 @@ def main():
                 + (f", batch {c['batch_size']}" if c["batch_size"] != 150 else "")
                 + (f", lr {c['lr']} / {c['lr_delays']}" if preset == "h30-ws" and c["lr"] != 0.01 else "")
                 + (f", lr {c['lr']} / {c['lr_delays']}" if preset == "h30-wa" and c["lr"] != 0.005 else "")
-                + (f", loss {c['loss']}" if "CrossEntropy" in json.dumps(c["loss"]) or "cross" in json.dumps(c["loss"]).lower() else "")
+                + (", TTFS cross-entropy loss" if "cross" in json.dumps(c["loss"]).lower() else "")
             )
             rows.append(row(os.path.basename(cdir), preset, flags, runs))
     with open(os.path.join(ROOT, "ablation.csv"), "w", newline="") as f:

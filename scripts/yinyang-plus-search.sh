@@ -3,8 +3,8 @@
 # networks (same network, parameters and 5000 training samples), judged on the VALIDATION split
 # of seeds 0 to 4 (the paper presets' own validation accuracies come from
 # scripts/yinyang-plus.sh, seeds 0 to 9). Each candidate is a set of flags of the yinyang example; runs go to
-# artifacts/yinyang-plus/search/<candidate>/<preset>-seed<seed> (kept: summary.json,
-# metrics.csv, config.json), two at a time, and yinyang_table aggregates each candidate.
+# artifacts/yinyang-plus/search/<candidate>/<preset>-seed<seed> (kept: summary.json and
+# config.json), two at a time, and yinyang_table aggregates each candidate.
 # Usage: scripts/yinyang-plus-search.sh [CANDIDATE...]   (default: all below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ run() {
   if [ -f "$run_dir/summary.json" ]; then return; fi
   RAYON_NUM_THREADS=1 ./target/release/examples/yinyang --preset "$preset" --seed "$seed" \
     --out "$run_dir" --quiet "$@" | tail -n 1
-  find "$run_dir" -mindepth 1 -maxdepth 1 ! -name summary.json ! -name metrics.csv \
+  find "$run_dir" -mindepth 1 -maxdepth 1 ! -name summary.json \
     ! -name config.json -exec rm -rf {} +
 }
 export -f run
