@@ -100,22 +100,7 @@ impl TrainerState {
     }
 
     pub(crate) fn read(run_dir: &Path, epoch: usize) -> Result<Self> {
-        let path = state_path(run_dir, epoch);
-        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let state: Self = serde_json::from_slice(&bytes).map_err(|e| Error::MalformedFile {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if state.epoch != epoch {
-            return Err(Error::MalformedFile {
-                path,
-                reason: format!("holds the state of epoch {}", state.epoch),
-            });
-        }
-        Ok(state)
+        read_epoch_file(&state_path(run_dir, epoch), epoch, |s: &Self| s.epoch)
     }
 
     pub(crate) fn chip_position(&self, layer: usize) -> Result<Option<u128>> {
@@ -127,6 +112,29 @@ impl TrainerState {
             }),
         }
     }
+}
+
+/// Reads the JSON file of one epoch's checkpoint, checking that it is that epoch's.
+fn read_epoch_file<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    epoch: usize,
+    epoch_of: impl Fn(&T) -> usize,
+) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: T = serde_json::from_slice(&bytes).map_err(|e| Error::MalformedFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if epoch_of(&value) != epoch {
+        return Err(Error::MalformedFile {
+            path: path.to_path_buf(),
+            reason: format!("belongs to epoch {}, not {epoch}", epoch_of(&value)),
+        });
+    }
+    Ok(value)
 }
 
 /// A checkpoint that resume passed over, and why.
@@ -198,22 +206,7 @@ impl BestNetwork {
     }
 
     pub(crate) fn read(run_dir: &Path, epoch: usize) -> Result<Self> {
-        let path = best_path(run_dir, epoch);
-        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let best: Self = serde_json::from_slice(&bytes).map_err(|e| Error::MalformedFile {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if best.epoch != epoch {
-            return Err(Error::MalformedFile {
-                path,
-                reason: format!("holds the network of epoch {}", best.epoch),
-            });
-        }
-        Ok(best)
+        read_epoch_file(&best_path(run_dir, epoch), epoch, |b: &Self| b.epoch)
     }
 
     /// Removes best networks that no kept state refers to any more.
