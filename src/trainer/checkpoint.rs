@@ -13,7 +13,8 @@ pub fn checkpoint_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("checkpoint")
 }
 
-/// Epochs with a complete set of checkpoint files (model, optimizer, scheduler), ascending.
+/// Epochs with a complete set of checkpoint files (model, optimizer, scheduler, trainer state),
+/// ascending. Whether they load is checked when a run resumes.
 pub fn complete_checkpoints(run_dir: &Path) -> Vec<usize> {
     let dir = checkpoint_dir(run_dir);
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -32,6 +33,7 @@ pub fn complete_checkpoints(run_dir: &Path) -> Vec<usize> {
             ["optim", "scheduler"]
                 .iter()
                 .all(|p| dir.join(format!("{p}-{n}.mpk")).exists())
+                && dir.join(format!("state-{n}.json")).exists()
         })
         .collect();
     epochs.sort_unstable();
