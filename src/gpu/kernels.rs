@@ -159,7 +159,10 @@ fn candidate<F: Float>(
         if a != F::new(0.0) {
             let ba = b / a;
             let z = -(c / a) * ba.exp();
-            if z >= F::new(-0.367_879_44) {
+            // z overflows to +inf (b/a above ~88 in f32, with a < 0) only for a crossing that
+            // lies before the window's start: the f64 kernel gets t = -inf there and rejects it,
+            // whereas W0(inf) would come out as -1 here and place a spike far in the future.
+            if z >= F::new(-0.367_879_44) && z < inf {
                 t = shift + tau_syn * (ba - lambert_w0::<F>(z));
             }
         }
