@@ -149,8 +149,16 @@ pub(crate) fn check_output_shapes(
 /// Values of an NdArray float tensor as f64, in row-major order.
 fn ndarray_values(tensor: &NdArrayTensor) -> Result<Vec<f64>> {
     match tensor {
-        NdArrayTensor::F64(s) => Ok(s.view().iter().copied().collect()),
-        NdArrayTensor::F32(s) => Ok(s.view().iter().map(|&v| v as f64).collect()),
+        // Contiguous tensors (nearly all) are copied as one slice; an element iterator over a
+        // strided view costs several times more.
+        NdArrayTensor::F64(s) => Ok(match s.view().as_slice() {
+            Some(values) => values.to_vec(),
+            None => s.view().iter().copied().collect(),
+        }),
+        NdArrayTensor::F32(s) => Ok(match s.view().as_slice() {
+            Some(values) => values.iter().map(|&v| v as f64).collect(),
+            None => s.view().iter().map(|&v| v as f64).collect(),
+        }),
         other => Err(Error::Shape(format!(
             "spike op needs f32 or f64 tensors, got {:?}",
             other.dtype()

@@ -188,9 +188,11 @@ pub fn forward_perturbed(
                 vec![0usize; n_in],
                 vec![0.0f64; n_in],
                 vec![0.0f64; n_in],
+                vec![0u64; n_in],
+                vec![(0.0f64, 0.0f64, 0.0f64); n_in],
             )
         },
-        |(pairs, triples, order, exps, in_factors), (b, out_row)| {
+        |(pairs, triples, order, exps, in_factors, keys, sorted), (b, out_row)| {
             let t_in = &input[b * n_in..(b + 1) * n_in];
             let bb = b as u64;
             match delays {
@@ -213,26 +215,26 @@ pub fn forward_perturbed(
                             };
                             triples[i] = (t_in[i] + d_row[i] + jitter_at(key), w_row[i], e);
                         }
-                        triples.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+                        arrival_order(n_in, |i| triples[i].0, keys, order);
+                        for (s, &i) in sorted.iter_mut().zip(order.iter()) {
+                            *s = triples[i];
+                        }
                         *out = if factored.is_some() {
-                            let inv_first = 1.0 / triples[0].2;
+                            let inv_first = 1.0 / sorted[0].2;
                             lif_of(j).first_spike_with_exps(
                                 n_in,
-                                |k| triples[k].0,
-                                |k| triples[k].1,
-                                |k| triples[k].2 * inv_first,
+                                |k| sorted[k].0,
+                                |k| sorted[k].1,
+                                |k| sorted[k].2 * inv_first,
                             )
                         } else {
-                            lif_of(j).first_spike(n_in, |k| triples[k].0, |k| triples[k].1)
+                            lif_of(j).first_spike(n_in, |k| sorted[k].0, |k| sorted[k].1)
                         };
                     }
                 }
                 _ => {
                     // The arrival order is the same for every postsynaptic neuron: sort once.
                     // Dendritic delays are added per neuron below, after the shared sort.
-                    for (i, o) in order.iter_mut().enumerate() {
-                        *o = i;
-                    }
                     for (i, pair) in pairs.iter_mut().enumerate() {
                         pair.0 = match delays {
                             Delays::Axonal(d) => {
@@ -241,7 +243,7 @@ pub fn forward_perturbed(
                             _ => t_in[i],
                         };
                     }
-                    order.sort_unstable_by(|&x, &y| pairs[x].0.total_cmp(&pairs[y].0));
+                    arrival_order(n_in, |i| pairs[i].0, keys, order);
                     // Sorted arrivals in the pairs' second slot, contiguous for the scans, and their
                     // exponential terms, shared by every neuron (a dendritic delay shifts all of a
                     // neuron's arrivals alike).
@@ -270,6 +272,48 @@ pub fn forward_perturbed(
         },
     );
     output
+}
+
+/// Rows up to this many inputs are ordered through packed integer keys (see [`arrival_order`]).
+const PACKED_ORDER_MAX: usize = 1 << 12;
+
+/// `order` = the inputs `0..n` sorted by arrival time, equal times by index.
+///
+/// Up to [`PACKED_ORDER_MAX`] inputs, each time becomes an order-preserving u64 whose lowest
+/// bits are replaced by the input's index: sorting plain u64s (sorting networks, no indirect
+/// loads) is several times faster than comparing floats through the index, which matters for
+/// synaptic delays, where every neuron sorts its own arrivals. The index bits make times that
+/// agree in all but their last log2(n) mantissa bits (at most 2^-40 relative) count as equal; the scan is
+/// indifferent to the order of such near-ties beyond round-off.
+#[inline]
+fn arrival_order(n: usize, time: impl Fn(usize) -> f64, keys: &mut [u64], order: &mut [usize]) {
+    if n <= PACKED_ORDER_MAX {
+        let bits = usize::BITS - (n.max(2) - 1).leading_zeros();
+        let mask = (1u64 << bits) - 1;
+        for (i, key) in keys[..n].iter_mut().enumerate() {
+            *key = (monotone_bits(time(i)) & !mask) | i as u64;
+        }
+        keys[..n].sort_unstable();
+        for (o, key) in order[..n].iter_mut().zip(&keys[..n]) {
+            *o = (key & mask) as usize;
+        }
+    } else {
+        for (i, o) in order[..n].iter_mut().enumerate() {
+            *o = i;
+        }
+        order[..n].sort_unstable_by(|&x, &y| time(x).total_cmp(&time(y)).then(x.cmp(&y)));
+    }
+}
+
+/// The bits of a float as an unsigned integer with the same order (`f64::total_cmp`'s order).
+#[inline]
+fn monotone_bits(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
 }
 
 /// Exponential factors e^{x/tau} are multiplied instead of taking one exponential per arrival
@@ -486,6 +530,61 @@ pub fn backward(
 mod tests {
     use super::*;
     use crate::neuron::LifParams;
+
+    /// The order a stable sort by time gives, as the plain definition to compare with.
+    fn stable_order(times: &[f64]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..times.len()).collect();
+        order.sort_by(|&x, &y| times[x].total_cmp(&times[y]));
+        order
+    }
+
+    #[test]
+    fn arrival_order_sorts_by_time_then_index() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(3);
+        // Both paths: packed keys (up to 4096 inputs) and the comparison sort above.
+        for n in [1usize, 2, 3, 4, 7, 30, 256, 257, 1024, 4096, 4097] {
+            for _ in 0..5 {
+                let mut times: Vec<f64> = (0..n)
+                    .map(|_| match rng.random_range(0..10) {
+                        0 => f64::INFINITY,
+                        1 => 0.0,
+                        2 => -rng.random_range(0.0..3.0),
+                        // Exact ties.
+                        3 => 1.25,
+                        _ => rng.random_range(0.0..1000.0),
+                    })
+                    .collect();
+                if n > 1 {
+                    times[n - 1] = -0.0;
+                }
+                let (mut keys, mut order) = (vec![0u64; n], vec![0usize; n]);
+                arrival_order(n, |i| times[i], &mut keys, &mut order);
+                assert_eq!(order, stable_order(&times), "n = {n}: {times:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn monotone_bits_keep_the_order_of_floats() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            1.0,
+            1.0 + f64::EPSILON,
+            1e300,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(monotone_bits(w[0]) < monotone_bits(w[1]), "{w:?}");
+        }
+    }
 
     #[test]
     fn validate_reports_shapes_and_values() {
