@@ -53,6 +53,9 @@ struct Args {
     /// No progress bar; one line per epoch.
     #[arg(long)]
     quiet: bool,
+    /// Burn's full-screen training dashboard instead of the progress bar (in a terminal).
+    #[arg(long, conflicts_with = "quiet")]
+    dashboard: bool,
 }
 
 const DEFAULT_PRESET: &str = "mnist16-ws";
@@ -120,7 +123,11 @@ fn main() -> ExitCode {
             ))
         });
         config(&args, args.resume.then_some(out.as_path())).and_then(|c| {
-            let progress = Progress::for_stdout(args.quiet, c.trainer.epochs);
+            let progress = if args.dashboard {
+                Progress::Dashboard
+            } else {
+                Progress::for_stdout(args.quiet, c.trainer.epochs)
+            };
             mnist::run(&c, &args.data, &out, args.resume, progress).map(|(s, data)| {
                 println!(
                     "{} ({} split: {:?} images)",
