@@ -283,8 +283,8 @@ const PACKED_ORDER_MAX: usize = 1 << 12;
 /// bits are replaced by the input's index: sorting plain u64s (sorting networks, no indirect
 /// loads) is several times faster than comparing floats through the index, which matters for
 /// synaptic delays, where every neuron sorts its own arrivals. The index bits make times that
-/// agree in all but their last log2(n) mantissa bits (at most 2^-40 relative) count as equal; the scan is
-/// indifferent to the order of such near-ties beyond round-off.
+/// agree in all but their last log2(n) mantissa bits (at most 2^-40 relative) count as equal;
+/// the scan is indifferent to the order of such near-ties beyond round-off.
 #[inline]
 fn arrival_order(n: usize, time: impl Fn(usize) -> f64, keys: &mut [u64], order: &mut [usize]) {
     if n <= PACKED_ORDER_MAX {
