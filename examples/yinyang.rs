@@ -72,6 +72,22 @@ struct Args {
     /// Loss: mse (shift-invariant MSE) or ce (TTFS cross-entropy).
     #[arg(long, value_parser = ["mse", "ce"])]
     loss: Option<String>,
+    /// Target lead of the label neuron's spike in the shift-invariant MSE (preset: 0.2 ideal,
+    /// 0.3 hardware-aware).
+    #[arg(long)]
+    loss_dt: Option<f64>,
+    /// L2 penalty of Adam on every parameter (preset: 0).
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Initial weights of the hidden layer, drawn from N(MEAN, STD) (preset: 1,1).
+    #[arg(long, value_name = "MEAN,STD", value_parser = parse_pair)]
+    init_hidden: Option<(f64, f64)>,
+    /// Initial weights of the output layer, drawn from N(MEAN, STD) (preset: 1,1).
+    #[arg(long, value_name = "MEAN,STD", value_parser = parse_pair)]
+    init_output: Option<(f64, f64)>,
+    /// First weight bump for neurons that missed their spike (preset: 0.0005).
+    #[arg(long)]
+    bump_initial: Option<f64>,
     /// Train on the first N training samples only (smoke runs).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5000))]
     train_subset: Option<u64>,
@@ -100,6 +116,18 @@ struct Args {
 }
 
 const DEFAULT_PRESET: &str = "h30-ws";
+
+fn parse_pair(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected MEAN,STD, got `{s}`"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|e| format!("`{v}` is not a number: {e}"))
+    };
+    Ok((parse(a)?, parse(b)?))
+}
 
 /// The configuration of a fresh run: the preset's, with the flags given.
 fn fresh_config(args: &Args) -> delgrad::Result<YinYangConfig> {
@@ -159,6 +187,28 @@ fn apply_flags(args: &Args, mut c: YinYangConfig) -> delgrad::Result<YinYangConf
         } else {
             SpikeLoss::mse()
         };
+    }
+    if let Some(dt) = args.loss_dt {
+        match &mut c.loss {
+            SpikeLoss::ShiftInvariantMse { dt: d } => *d = dt,
+            _ => {
+                return Err(delgrad::Error::InvalidConfig(
+                    "--loss-dt applies to the MSE loss only".into(),
+                ))
+            }
+        }
+    }
+    if let Some(v) = args.weight_decay {
+        c.weight_decay = v;
+    }
+    if let Some(v) = args.init_hidden {
+        c.weight_init_hidden = v;
+    }
+    if let Some(v) = args.init_output {
+        c.weight_init_output = v;
+    }
+    if let Some(v) = args.bump_initial {
+        c.bump_initial = v;
     }
     if let Some(v) = args.train_subset {
         c.train_subset = Some(v as usize);

@@ -28,6 +28,17 @@ w-600-g90-ce|h30-w|--epochs 600 --lr-gamma 0.9 --loss ce
 w-600-g95|h30-w|--epochs 600
 wa-600-g95|h30-wa|--epochs 600
 h5-600-g95|h5-ws|--epochs 600
+ws-600-g95-dt3|h30-ws|--epochs 600 --loss-dt 0.3
+ws-600-g95-dt5|h30-ws|--epochs 600 --loss-dt 0.5
+ws-600-g95-wd3|h30-ws|--epochs 600 --weight-decay 0.001
+w-600-g90-dt3|h30-w|--epochs 600 --lr-gamma 0.9 --loss-dt 0.3
+w-600-g90-dt5|h30-w|--epochs 600 --lr-gamma 0.9 --loss-dt 0.5
+w-600-g90-init11|h30-w|--epochs 600 --lr-gamma 0.9 --init-hidden 1,1 --init-output 1,1
+wa-600-g90-lr01-dt3|h30-wa|--epochs 600 --lr-gamma 0.9 --lr 0.01 --lr-delays 0.01 --loss-dt 0.3
+wa-600-g90-lr01-dt5|h30-wa|--epochs 600 --lr-gamma 0.9 --lr 0.01 --lr-delays 0.01 --loss-dt 0.5
+h5-600-g90-dt3|h5-ws|--epochs 600 --lr-gamma 0.9 --loss-dt 0.3
+h5-600-g90-dt5|h5-ws|--epochs 600 --lr-gamma 0.9 --loss-dt 0.5
+h5-600-g90-bump|h5-ws|--epochs 600 --lr-gamma 0.9 --bump-initial 0.005
 LIST
 }
 run() {

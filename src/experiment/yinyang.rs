@@ -95,6 +95,9 @@ pub struct YinYangConfig {
     /// Which epoch's network the run ends with (the paper's presets: the final one).
     #[serde(default, skip_serializing_if = "ModelSelection::is_final_epoch")]
     pub selection: ModelSelection,
+    /// L2 penalty of Adam on every parameter (0 = none, as in the paper).
+    #[serde(default, skip_serializing_if = "crate::trainer::config::is_zero")]
+    pub weight_decay: f64,
 }
 
 /// Names accepted by [`YinYangConfig::preset`].
@@ -196,6 +199,7 @@ impl YinYangConfig {
             chip: None,
             device: ComputeDevice::Cpu,
             selection: ModelSelection::FinalEpoch,
+            weight_decay: 0.0,
         };
         // The hardware-aware profile: 20 inputs (5 copies of each, sharing one delay), ratio 1 with theta
         // 2.6, delays 2.0 + 1.5 sigmoid(raw), batch 40, MSE with dt 0.3, bumping at 5 %.
@@ -300,6 +304,7 @@ impl YinYangConfig {
             chip: self.chip.clone(),
             device: self.device,
             selection: self.selection,
+            weight_decay: self.weight_decay,
         }
     }
 

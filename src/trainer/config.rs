@@ -189,6 +189,14 @@ pub struct TrainerConfig {
     /// Which epoch's network the run ends with.
     #[serde(default, skip_serializing_if = "ModelSelection::is_final_epoch")]
     pub selection: ModelSelection,
+    /// L2 penalty of Adam (coupled weight decay: `weight_decay * parameter` is added to every
+    /// parameter's gradient, weights and delays alike); 0 = none, as in the paper.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weight_decay: f64,
+}
+
+pub(crate) fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Samples per validation call: the whole Yin-Yang validation split in one batch.
@@ -231,6 +239,7 @@ impl TrainerConfig {
             chip: None,
             device: ComputeDevice::Cpu,
             selection: ModelSelection::FinalEpoch,
+            weight_decay: 0.0,
         }
     }
 
@@ -282,6 +291,30 @@ impl TrainerConfig {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(format!("learning rates must be finite and >= 0, got {v}"));
             }
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!(
+                "the weight decay must be finite and >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        let loss_ok = match self.loss {
+            SpikeLoss::ShiftInvariantMse { dt } => dt.is_finite(),
+            SpikeLoss::TtfsCrossEntropy { xi, alpha, beta } => {
+                xi > 0.0 && xi.is_finite() && alpha.is_finite() && beta > 0.0 && beta.is_finite()
+            }
+        };
+        if !loss_ok {
+            return bad(format!(
+                "the loss's constants are out of range: {:?}",
+                self.loss
+            ));
+        }
+        if !(self.bump_initial.is_finite() && self.bump_initial >= 0.0) {
+            return bad(format!(
+                "the first weight bump must be finite and >= 0, got {}",
+                self.bump_initial
+            ));
         }
         if self.lr == 0.0 {
             return bad("the weights' learning rate must be positive".into());

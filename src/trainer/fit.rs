@@ -7,6 +7,7 @@ use std::time::Instant;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::{Module, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::{Adam, AdamConfig, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -187,6 +188,9 @@ where
         .with_beta_1(0.9)
         .with_beta_2(0.999)
         .with_epsilon(1e-8)
+        .with_weight_decay(
+            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+        )
         .init::<B, Trainee<B>>();
     let scheduler = scheduler(config, n_train)?;
 
