@@ -16,7 +16,7 @@ use delgrad::experiment::{YinYangConfig, PRESETS};
 use delgrad::hardware::ChipProfile;
 use delgrad::loss::SpikeLoss;
 use delgrad::trainer::{BumpRule, ModelSelection, Progress};
-use delgrad::DelayKind;
+use delgrad::{DelayKind, GradientOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -85,6 +85,10 @@ struct Args {
     /// Initial weights of the output layer, drawn from N(MEAN, STD) (preset: 1,1).
     #[arg(long, value_name = "MEAN,STD", value_parser = parse_pair)]
     init_output: Option<(f64, f64)>,
+    /// Drop a sample's weight-gradient row of a neuron when its largest entry exceeds this
+    /// (the reference's safeguard; preset: 0.2), or `none` for the exact gradient.
+    #[arg(long, value_name = "VALUE|none")]
+    weight_grad_clip: Option<String>,
     /// First weight bump for neurons that missed their spike (preset: 0.0005).
     #[arg(long)]
     bump_initial: Option<f64>,
@@ -116,6 +120,16 @@ struct Args {
 }
 
 const DEFAULT_PRESET: &str = "h30-ws";
+
+fn parse_clip(s: &str) -> Result<Option<f64>, String> {
+    if s == "none" {
+        return Ok(None);
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(Some(v)),
+        _ => Err(format!("expected a positive number or `none`, got `{s}`")),
+    }
+}
 
 fn parse_pair(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s
@@ -206,6 +220,12 @@ fn apply_flags(args: &Args, mut c: YinYangConfig) -> delgrad::Result<YinYangConf
     }
     if let Some(v) = args.init_output {
         c.weight_init_output = v;
+    }
+    if let Some(clip) = &args.weight_grad_clip {
+        c.gradients = match parse_clip(clip).map_err(delgrad::Error::InvalidConfig)? {
+            Some(v) => GradientOptions::clipped(v),
+            None => GradientOptions::exact(),
+        };
     }
     if let Some(v) = args.bump_initial {
         c.bump_initial = v;

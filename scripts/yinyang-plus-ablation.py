@@ -55,6 +55,28 @@ def flags_of(summary, preset):
     return ", ".join(parts)
 
 
+def changed_constants(c, paper):
+    """The loss margin, weight decay, initialisation, first bump and gradient safeguard, where
+    they differ from the paper preset's."""
+    if paper is None:
+        return ""
+    parts = []
+    if c["loss"].get("dt") is not None and c["loss"].get("dt") != paper["loss"].get("dt"):
+        parts.append(f"MSE margin dt {c['loss']['dt']}")
+    if c.get("weight_decay", 0.0) != paper.get("weight_decay", 0.0):
+        parts.append(f"weight decay {c['weight_decay']}")
+    for key, what in [("weight_init_hidden", "hidden"), ("weight_init_output", "output")]:
+        if c[key] != paper[key]:
+            parts.append(f"{what} init N({c[key][0]}, {c[key][1]})")
+    if c["bump_initial"] != paper["bump_initial"]:
+        parts.append(f"first bump {c['bump_initial']}")
+    clip = c["gradients"].get("weight_grad_clip")
+    if clip != paper["gradients"].get("weight_grad_clip"):
+        parts.append("exact weight gradients (no row dropping)" if clip is None
+                     else f"weight-gradient rows dropped above {clip}")
+    return "".join(", " + p for p in parts)
+
+
 def main():
     rows = []
     for preset in ["h30-ws", "h30-wa", "h30-w", "h5-ws"]:
@@ -72,6 +94,7 @@ def main():
                 + (f", lr {c['lr']} / {c['lr_delays']}" if preset == "h30-ws" and c["lr"] != 0.01 else "")
                 + (f", lr {c['lr']} / {c['lr_delays']}" if preset == "h30-wa" and c["lr"] != 0.005 else "")
                 + (", TTFS cross-entropy loss" if "cross" in json.dumps(c["loss"]).lower() else "")
+                + changed_constants(c, paper[0]["config"] if paper else None)
             )
             rows.append(row(os.path.basename(cdir), preset, flags, runs))
     with open(os.path.join(ROOT, "ablation.csv"), "w", newline="") as f:
@@ -88,6 +111,37 @@ def main():
             f"{r['val_mean']:.2f} ± {r['val_std']:.2f} | {r['val_worst']:.1f} | "
             f"{r['test_mean']:.2f} ± {r['test_std']:.2f} | {r['test_worst']:.1f} | {r['seconds']} |"
         )
+    # Candidates checked on all ten seeds (SEEDS="5 6 7 8 9" scripts/yinyang-plus-search.sh),
+    # next to their -plus preset's ten seeds.
+    ten = [
+        (os.path.basename(cdir), preset)
+        for cdir in sorted(glob.glob(os.path.join(ROOT, "search", "*")))
+        for preset in ["h30-ws", "h30-wa", "h30-w", "h5-ws"]
+        if all(
+            os.path.exists(os.path.join(cdir, f"{preset}-seed{seed}", "summary.json"))
+            for seed in range(10)
+        )
+    ]
+    if ten:
+        lines += [
+            "",
+            "Candidates checked on seeds 0 to 9, next to their `-plus` preset:",
+            "",
+            "| preset | procedure | seeds | validation (%) | worst val | test (%) | worst test |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, preset in ten:
+            for label, pattern in [
+                (f"{preset}-plus", os.path.join(ROOT, f"{preset}-plus-seed{{seed}}", "summary.json")),
+                (name, os.path.join(ROOT, "search", name, f"{preset}-seed{{seed}}", "summary.json")),
+            ]:
+                runs = [json.load(open(pattern.format(seed=s))) for s in range(10)]
+                r = row(label, preset, "", runs)
+                lines.append(
+                    f"| {preset} | {label} | 10 | {r['val_mean']:.2f} ± {r['val_std']:.2f} | "
+                    f"{r['val_worst']:.1f} | {r['test_mean']:.2f} ± {r['test_std']:.2f} | "
+                    f"{r['test_worst']:.1f} |"
+                )
     with open(os.path.join(ROOT, "ablation.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

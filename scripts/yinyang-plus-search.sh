@@ -6,6 +6,7 @@
 # artifacts/yinyang-plus/search/<candidate>/<preset>-seed<seed> (kept: summary.json and
 # config.json), two at a time, and yinyang_table aggregates each candidate.
 # Usage: scripts/yinyang-plus-search.sh [CANDIDATE...]   (default: all below)
+#        SEEDS="5 6 7 8 9" scripts/yinyang-plus-search.sh CANDIDATE   (a 10-seed check of one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --example yinyang --example yinyang_table
@@ -39,6 +40,19 @@ wa-600-g90-lr01-dt5|h30-wa|--epochs 600 --lr-gamma 0.9 --lr 0.01 --lr-delays 0.0
 h5-600-g90-dt3|h5-ws|--epochs 600 --lr-gamma 0.9 --loss-dt 0.3
 h5-600-g90-dt5|h5-ws|--epochs 600 --lr-gamma 0.9 --loss-dt 0.5
 h5-600-g90-bump|h5-ws|--epochs 600 --lr-gamma 0.9 --bump-initial 0.005
+ws-600-g95-noclip|h30-ws|--epochs 600 --weight-grad-clip none
+ws-600-g95-clip1|h30-ws|--epochs 600 --weight-grad-clip 1
+w-600-g90-noclip|h30-w|--epochs 600 --lr-gamma 0.9 --weight-grad-clip none
+wa-600-g90-lr01-noclip|h30-wa|--epochs 600 --lr-gamma 0.9 --lr 0.01 --lr-delays 0.01 --weight-grad-clip none
+h5-600-g90-noclip|h5-ws|--epochs 600 --lr-gamma 0.9 --weight-grad-clip none
+ws-600-g95-dt1|h30-ws|--epochs 600 --loss-dt 0.1
+w-600-g90-dt1|h30-w|--epochs 600 --lr-gamma 0.9 --loss-dt 0.1
+wa-600-g90-lr01-dt1|h30-wa|--epochs 600 --lr-gamma 0.9 --lr 0.01 --lr-delays 0.01 --loss-dt 0.1
+h5-600-g90-dt1|h5-ws|--epochs 600 --lr-gamma 0.9 --loss-dt 0.1
+ws-600-g95-wd4|h30-ws|--epochs 600 --weight-decay 0.0001
+ws-600-g95-wd5|h30-ws|--epochs 600 --weight-decay 0.00001
+ws-600-g95-init05|h30-ws|--epochs 600 --init-hidden 0.5,1 --init-output 0.5,1
+h5-600-g90-init15|h5-ws|--epochs 600 --lr-gamma 0.9 --init-hidden 1.5,1
 LIST
 }
 run() {
@@ -56,7 +70,7 @@ export root
 wanted=("$@")
 candidates | while IFS='|' read -r name preset flags; do
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
-  for seed in 0 1 2 3 4; do echo "$name $preset $seed${flags:+ $flags}"; done
+  for seed in ${SEEDS:-0 1 2 3 4}; do echo "$name $preset $seed${flags:+ $flags}"; done
 done | xargs -P 2 -L 1 bash -c 'run "$@"' _
 for dir in "$root"/*/; do
   ./target/release/examples/yinyang_table "$dir" > /dev/null

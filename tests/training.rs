@@ -258,3 +258,38 @@ fn plus_presets_train_the_paper_networks_with_another_procedure() {
     }
     assert!(YinYangConfig::preset("hw-w-plus").is_err());
 }
+
+#[test]
+fn weight_decay_shrinks_the_weights_and_is_validated() {
+    let mean_abs_weight = |decay: f64| {
+        let (_tmp, dir) = scratch();
+        let config = YinYangConfig {
+            epochs: 20,
+            train_subset: Some(300),
+            weight_decay: decay,
+            ..YinYangConfig::preset("h30-w").unwrap()
+        };
+        let summary = train(&config, &dir, false).unwrap();
+        assert!(
+            summary.weight_bumps <= 30,
+            "{} of 40 steps bumped",
+            summary.weight_bumps
+        );
+        let net = delgrad::network::NetworkFile::load(dir.join("model.json")).unwrap();
+        let w: Vec<f64> = net.layers.iter().flat_map(|l| l.weights_flat()).collect();
+        w.iter().map(|v| v.abs()).sum::<f64>() / w.len() as f64
+    };
+    // Adam normalises the gradient: a penalty far above the loss's gradient moves every weight
+    // towards zero by about the learning rate per optimizer step (10 or more here; the others are weight bumps).
+    let (plain, decayed) = (mean_abs_weight(0.0), mean_abs_weight(100.0));
+    eprintln!("mean abs weight: plain {plain}, decayed {decayed}");
+    assert!(decayed < plain - 0.02, "plain {plain}, decayed {decayed}");
+    for bad in [-1.0, f64::NAN] {
+        let config = YinYangConfig {
+            weight_decay: bad,
+            ..YinYangConfig::preset("h30-w").unwrap()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("weight decay"), "{err}");
+    }
+}

@@ -113,6 +113,8 @@ pub enum Progress {
     Dashboard,
     /// No rendering; the callback (if any) receives every finished epoch.
     Callback(Option<EpochCallback>),
+    /// A terminal progress bar that moves with every training batch; see [`Progress::bar`].
+    Bar(EpochBar),
 }
 
 impl Progress {
@@ -132,31 +134,13 @@ impl Progress {
         })))
     }
 
-    /// A progress bar over the epochs (with the last epoch's accuracies and losses and the
-    /// time left), drawn at most a few times per second: unlike Burn 0.21's dashboard, which
-    /// polls its channel without pause and takes a core of a small machine with it, it costs
-    /// nothing measurable.
+    /// A progress bar over the epochs that also advances within an epoch, batch by batch (a
+    /// run of a few long epochs, such as MNIST, would otherwise sit still for minutes), with
+    /// the last epoch's accuracies and losses and the time left. It is drawn at most a few
+    /// times per second: unlike Burn 0.21's dashboard, which polls its channel without pause
+    /// and takes a core of a small machine with it, it costs nothing measurable.
     pub fn bar(total_epochs: usize) -> Self {
-        let bar = indicatif::ProgressBar::new(total_epochs as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:30} epoch {pos}/{len}  {msg}  [{elapsed_precise} < {eta}]",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Progress::Callback(Some(Box::new(move |m: &EpochMetrics| {
-            bar.set_position(m.epoch as u64);
-            bar.set_message(format!(
-                "train {:.1} %  val {:.1} % (loss {:.4})  lr {:.5}",
-                100.0 * m.train_accuracy,
-                100.0 * m.val_accuracy,
-                m.val_loss,
-                m.learning_rate
-            ));
-            if m.epoch >= total_epochs {
-                bar.finish();
-            }
-        })))
+        Progress::Bar(EpochBar::new(total_epochs))
     }
 
     /// A [progress bar](Progress::bar) when stdout is a terminal and `quiet` is off, else
@@ -170,6 +154,131 @@ impl Progress {
             Self::bar(total_epochs)
         }
     }
+}
+
+/// Bar positions per epoch: the bar moves in thousandths of an epoch.
+const BAR_STEPS_PER_EPOCH: u64 = 1000;
+
+/// The progress bar of [`Progress::bar`]: its length is the run's epochs, its position the
+/// fraction of them done, counted in training samples.
+#[derive(Clone)]
+pub struct EpochBar {
+    bar: indicatif::ProgressBar,
+    total_epochs: usize,
+}
+
+impl EpochBar {
+    /// A bar over `total_epochs` epochs, drawn on stderr's terminal, or hidden when there is
+    /// none (indicatif's default target).
+    pub fn new(total_epochs: usize) -> Self {
+        Self::with_bar(
+            indicatif::ProgressBar::new(total_epochs as u64 * BAR_STEPS_PER_EPOCH),
+            total_epochs,
+        )
+    }
+
+    fn with_bar(bar: indicatif::ProgressBar, total_epochs: usize) -> Self {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {prefix}  {msg}  [{elapsed_precise} < {eta}]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("epoch 0/{total_epochs}"));
+        Self { bar, total_epochs }
+    }
+
+    /// A hidden bar whose position can be read back (tests).
+    #[cfg(test)]
+    fn hidden(total_epochs: usize) -> Self {
+        let bar = indicatif::ProgressBar::hidden();
+        bar.set_length(total_epochs as u64 * BAR_STEPS_PER_EPOCH);
+        Self::with_bar(bar, total_epochs)
+    }
+
+    /// Fraction of the run done, in [0, 1].
+    pub fn fraction(&self) -> f64 {
+        let len = self.bar.length().unwrap_or(0).max(1);
+        self.bar.position() as f64 / len as f64
+    }
+
+    /// Within epoch `epoch` (1-based), `processed` of `total` training samples are done.
+    fn on_batch(&self, epoch: usize, processed: usize, total: usize) {
+        if total == 0 || epoch == 0 {
+            return;
+        }
+        let within = (BAR_STEPS_PER_EPOCH * processed.min(total) as u64) / total as u64;
+        let position = (epoch as u64 - 1) * BAR_STEPS_PER_EPOCH + within;
+        // Never backwards: validation and the epoch's summary arrive after its last batch.
+        if position > self.bar.position() {
+            self.bar.set_position(position);
+        }
+        self.bar
+            .set_prefix(format!("epoch {epoch}/{}", self.total_epochs));
+    }
+
+    fn on_epoch(&self, m: &EpochMetrics) {
+        self.bar.set_position(m.epoch as u64 * BAR_STEPS_PER_EPOCH);
+        self.bar
+            .set_prefix(format!("epoch {}/{}", m.epoch, self.total_epochs));
+        self.bar.set_message(format!(
+            "train {:.1} %  val {:.1} % (loss {:.4})  lr {:.5}",
+            100.0 * m.train_accuracy,
+            100.0 * m.val_accuracy,
+            m.val_loss,
+            m.learning_rate
+        ));
+        if m.epoch >= self.total_epochs {
+            self.bar.finish();
+        }
+    }
+
+    /// The epoch callback that updates this bar.
+    pub(crate) fn epoch_callback(&self) -> EpochCallback {
+        let me = self.clone();
+        Box::new(move |m: &EpochMetrics| me.on_epoch(m))
+    }
+
+    /// A renderer that moves this bar with every training batch and draws nothing else.
+    pub(crate) fn renderer(&self) -> BarRenderer {
+        BarRenderer { bar: self.clone() }
+    }
+}
+
+/// Burn renderer of an [`EpochBar`]: Burn reports each training batch's progress here.
+pub(crate) struct BarRenderer {
+    bar: EpochBar,
+}
+
+impl MetricsRendererTraining for BarRenderer {
+    fn update_train(&mut self, _: MetricState) {}
+    fn update_valid(&mut self, _: MetricState) {}
+    fn render_train(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
+        if let Some(p) = item.progress {
+            self.bar.on_batch(
+                item.global_progress.items_processed,
+                p.items_processed,
+                p.items_total,
+            );
+        }
+    }
+    fn render_valid(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
+    fn on_train_end(
+        &mut self,
+        _: Option<burn::train::LearnerSummary>,
+    ) -> std::result::Result<(), Box<dyn core::error::Error>> {
+        Ok(())
+    }
+}
+
+impl MetricsRendererEvaluation for BarRenderer {
+    fn update_test(&mut self, _: EvaluationName, _: MetricState) {}
+    fn render_test(&mut self, _: EvaluationProgress, _: Vec<ProgressType>) {}
+}
+
+impl MetricsRenderer for BarRenderer {
+    fn manual_close(&mut self) {}
+    fn register_metric(&mut self, _: MetricDefinition) {}
 }
 
 /// Collects Burn's metric updates into per-epoch rows and writes `metrics.csv` after each epoch.
@@ -285,6 +394,29 @@ impl MetricsRenderer for QuietRenderer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bar_moves_within_an_epoch_and_never_backwards() {
+        let bar = EpochBar::hidden(4);
+        let mut renderer = bar.renderer();
+        let batch = |epoch, done, total| TrainingProgress {
+            progress: Some(burn::data::dataloader::Progress::new(done, total)),
+            global_progress: burn::data::dataloader::Progress::new(epoch, 4),
+            iteration: None,
+        };
+        renderer.render_train(batch(1, 150, 600), Vec::new());
+        assert!((bar.fraction() - 0.0625).abs() < 1e-3, "{}", bar.fraction());
+        renderer.render_train(batch(2, 300, 600), Vec::new());
+        assert!((bar.fraction() - 0.375).abs() < 1e-3, "{}", bar.fraction());
+        // A stale report (an earlier batch) leaves the bar where it is.
+        renderer.render_train(batch(2, 150, 600), Vec::new());
+        assert!((bar.fraction() - 0.375).abs() < 1e-3, "{}", bar.fraction());
+        let mut on_epoch = bar.epoch_callback();
+        on_epoch(&row(2));
+        assert!((bar.fraction() - 0.5).abs() < 1e-9, "{}", bar.fraction());
+        on_epoch(&row(4));
+        assert!((bar.fraction() - 1.0).abs() < 1e-9, "{}", bar.fraction());
+    }
 
     fn row(epoch: usize) -> EpochMetrics {
         EpochMetrics {

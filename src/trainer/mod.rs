@@ -56,7 +56,7 @@ pub use batch::{SpikeBatch, SpikeBatcher, SpikeDataset};
 pub use checkpoint::{checkpoint_dir, complete_checkpoints, last_checkpoint};
 pub use config::{BumpRule, ComputeDevice, LayerSpec, ModelSelection, TrainerConfig};
 pub use fit::{fit, FitOutcome};
-pub use metrics::{EpochCallback, EpochMetrics, Progress, METRICS_HEADER};
+pub use metrics::{EpochBar, EpochCallback, EpochMetrics, Progress, METRICS_HEADER};
 pub use step::{TrainHooks, Trainee};
 
 #[cfg(test)]
@@ -223,6 +223,18 @@ mod tests {
             },
             TrainerConfig {
                 lr_gamma: 0.0,
+                ..ok.clone()
+            },
+            TrainerConfig {
+                weight_decay: -1e-3,
+                ..ok.clone()
+            },
+            TrainerConfig {
+                loss: crate::loss::SpikeLoss::ShiftInvariantMse { dt: f64::NAN },
+                ..ok.clone()
+            },
+            TrainerConfig {
+                bump_initial: f64::INFINITY,
                 ..ok.clone()
             },
         ] {
