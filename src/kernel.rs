@@ -184,22 +184,23 @@ pub fn forward_perturbed(
         || {
             (
                 vec![(0.0f64, 0.0f64); n_in],
-                vec![(0.0f64, 0.0f64, 0.0f64); n_in],
+                vec![0.0f64; n_in],
                 vec![0usize; n_in],
                 vec![0.0f64; n_in],
                 vec![0.0f64; n_in],
                 vec![0u64; n_in],
-                vec![(0.0f64, 0.0f64, 0.0f64); n_in],
             )
         },
-        |(pairs, triples, order, exps, in_factors, keys, sorted), (b, out_row)| {
+        |(pairs, arrivals, order, exps, in_factors, keys), (b, out_row)| {
             let t_in = &input[b * n_in..(b + 1) * n_in];
             let bb = b as u64;
             match delays {
                 Delays::Synaptic(_) => {
-                    // Every neuron sees its own arrival order: sort (arrival, weight, e) triples,
-                    // where e = e^{(arrival - t_ref)/tau} is a product of precomputed factors
-                    // (no exponential per synapse) unless jitter or extreme times forbid it.
+                    // Every neuron sees its own arrival order: sort its arrivals, then let the
+                    // scan read weights and exponential terms through the order, so that only
+                    // the inputs it reaches (up to the spike) are touched. The exponential
+                    // term e^{(arrival - t_ref)/tau} is a product of precomputed factors (no
+                    // exponential per synapse) unless jitter or extreme times forbid it.
                     let factored = match &synaptic_factors {
                         Some(_) => input_factors(&lifs[0], t_in, in_factors),
                         None => None,
@@ -207,28 +208,39 @@ pub fn forward_perturbed(
                     for (j, out) in out_row.iter_mut().enumerate() {
                         let w_row = &weights_t[j * n_in..(j + 1) * n_in];
                         let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
-                        for i in 0..n_in {
-                            let key = (bb * n_in as u64 + i as u64) * n_out as u64 + j as u64;
-                            let e = match (factored, &synaptic_factors) {
-                                (Some(_), Some(f)) => in_factors[i] * f[j * n_in + i],
-                                _ => 0.0,
-                            };
-                            triples[i] = (t_in[i] + d_row[i] + jitter_at(key), w_row[i], e);
+                        match jitter {
+                            // `+ 0.0` as with jitter: it turns -0 into +0, which orders alike.
+                            None => {
+                                for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d_row) {
+                                    *a = t + d + 0.0;
+                                }
+                            }
+                            Some(jit) => {
+                                for (i, a) in arrivals.iter_mut().enumerate() {
+                                    let key =
+                                        (bb * n_in as u64 + i as u64) * n_out as u64 + j as u64;
+                                    *a = t_in[i] + d_row[i] + jit.draw(key);
+                                }
+                            }
                         }
-                        arrival_order(n_in, |i| triples[i].0, keys, order);
-                        for (s, &i) in sorted.iter_mut().zip(order.iter()) {
-                            *s = triples[i];
-                        }
-                        *out = if factored.is_some() {
-                            let inv_first = 1.0 / sorted[0].2;
-                            lif_of(j).first_spike_with_exps(
+                        arrival_order(n_in, |i| arrivals[i], keys, order);
+                        *out = match (factored, &synaptic_factors) {
+                            (Some(_), Some(f)) => {
+                                let f_row = &f[j * n_in..(j + 1) * n_in];
+                                let e = |i: usize| in_factors[i] * f_row[i];
+                                let inv_first = 1.0 / e(order[0]);
+                                lif_of(j).first_spike_with_exps(
+                                    n_in,
+                                    |k| arrivals[order[k]],
+                                    |k| w_row[order[k]],
+                                    |k| e(order[k]) * inv_first,
+                                )
+                            }
+                            _ => lif_of(j).first_spike(
                                 n_in,
-                                |k| sorted[k].0,
-                                |k| sorted[k].1,
-                                |k| sorted[k].2 * inv_first,
-                            )
-                        } else {
-                            lif_of(j).first_spike(n_in, |k| sorted[k].0, |k| sorted[k].1)
+                                |k| arrivals[order[k]],
+                                |k| w_row[order[k]],
+                            ),
                         };
                     }
                 }
