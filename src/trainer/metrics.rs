@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -165,6 +166,7 @@ const BAR_STEPS_PER_EPOCH: u64 = 1000;
 pub struct EpochBar {
     bar: indicatif::ProgressBar,
     total_epochs: usize,
+    shown_epoch: Arc<AtomicUsize>,
 }
 
 impl EpochBar {
@@ -185,7 +187,11 @@ impl EpochBar {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_prefix(format!("epoch 0/{total_epochs}"));
-        Self { bar, total_epochs }
+        Self {
+            bar,
+            total_epochs,
+            shown_epoch: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
     /// A hidden bar whose position can be read back (tests).
@@ -213,11 +219,15 @@ impl EpochBar {
         if position > self.bar.position() {
             self.bar.set_position(position);
         }
-        self.bar
-            .set_prefix(format!("epoch {epoch}/{}", self.total_epochs));
+        // The prefix names the epoch: rewrite it only when the epoch changes.
+        if self.shown_epoch.swap(epoch, Ordering::Relaxed) != epoch {
+            self.bar
+                .set_prefix(format!("epoch {epoch}/{}", self.total_epochs));
+        }
     }
 
     fn on_epoch(&self, m: &EpochMetrics) {
+        self.shown_epoch.store(m.epoch, Ordering::Relaxed);
         self.bar.set_position(m.epoch as u64 * BAR_STEPS_PER_EPOCH);
         self.bar
             .set_prefix(format!("epoch {}/{}", m.epoch, self.total_epochs));
