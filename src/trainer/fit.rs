@@ -22,7 +22,7 @@ use super::checkpoint::{
     CheckpointRecorder, SkippedCheckpoint, TrainerState, CHECKPOINTS_KEPT,
 };
 use super::config::{ModelSelection, TrainerConfig, VALIDATION_BATCH};
-use super::metrics::{BarRenderer, EpochLogger, EpochMetrics, Progress, QuietRenderer};
+use super::metrics::{EpochLogger, EpochMetrics, Progress, QuietRenderer};
 use super::step::{TrainHooks, Trainee};
 use crate::backend::SpikeBackend;
 use crate::data::ClassItem;
@@ -195,13 +195,11 @@ where
     let scheduler = scheduler(config, n_train)?;
 
     let rows = Arc::new(Mutex::new(history));
+    // Burn's dashboard, or a renderer that draws nothing but the bar (if any).
     let (renderer, on_epoch) = match progress {
         Progress::Dashboard => (None, None),
-        Progress::Callback(cb) => (Some(RendererChoice::Quiet), cb),
-        Progress::Bar(bar) => (
-            Some(RendererChoice::Bar(bar.renderer())),
-            Some(bar.epoch_callback()),
-        ),
+        Progress::Callback(cb) => (Some(QuietRenderer::default()), cb),
+        Progress::Bar(bar) => (Some(bar.renderer()), Some(bar.epoch_callback())),
     };
     let logger = EpochLogger::new(rows.clone(), metrics_path, on_epoch);
     let mut training = SupervisedTraining::new(run_dir, loader_train, loader_valid)
@@ -216,10 +214,8 @@ where
         .with_application_logger(None)
         .with_interrupter(interrupter)
         .num_epochs(config.epochs);
-    match renderer {
-        Some(RendererChoice::Quiet) => training = training.renderer(QuietRenderer),
-        Some(RendererChoice::Bar(bar)) => training = training.renderer(bar),
-        None => {}
+    if let Some(renderer) = renderer {
+        training = training.renderer(renderer);
     }
     if resumed_from > 0 {
         training = training.checkpoint(resumed_from);
@@ -252,12 +248,6 @@ where
         skipped_checkpoints,
         bumps,
     })
-}
-
-/// The renderer that replaces Burn's dashboard.
-enum RendererChoice {
-    Quiet,
-    Bar(BarRenderer),
 }
 
 type Scheduler = burn::optim::lr_scheduler::step::StepLrScheduler;

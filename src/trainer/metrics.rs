@@ -250,45 +250,11 @@ impl EpochBar {
     }
 
     /// A renderer that moves this bar with every training batch and draws nothing else.
-    pub(crate) fn renderer(&self) -> BarRenderer {
-        BarRenderer { bar: self.clone() }
-    }
-}
-
-/// Burn renderer of an [`EpochBar`]: Burn reports each training batch's progress here.
-pub(crate) struct BarRenderer {
-    bar: EpochBar,
-}
-
-impl MetricsRendererTraining for BarRenderer {
-    fn update_train(&mut self, _: MetricState) {}
-    fn update_valid(&mut self, _: MetricState) {}
-    fn render_train(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
-        if let Some(p) = item.progress {
-            self.bar.on_batch(
-                item.global_progress.items_processed,
-                p.items_processed,
-                p.items_total,
-            );
+    pub(crate) fn renderer(&self) -> QuietRenderer {
+        QuietRenderer {
+            bar: Some(self.clone()),
         }
     }
-    fn render_valid(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
-    fn on_train_end(
-        &mut self,
-        _: Option<burn::train::LearnerSummary>,
-    ) -> std::result::Result<(), Box<dyn core::error::Error>> {
-        Ok(())
-    }
-}
-
-impl MetricsRendererEvaluation for BarRenderer {
-    fn update_test(&mut self, _: EvaluationName, _: MetricState) {}
-    fn render_test(&mut self, _: EvaluationProgress, _: Vec<ProgressType>) {}
-}
-
-impl MetricsRenderer for BarRenderer {
-    fn manual_close(&mut self) {}
-    fn register_metric(&mut self, _: MetricDefinition) {}
 }
 
 /// Collects Burn's metric updates into per-epoch rows and writes `metrics.csv` after each epoch.
@@ -375,13 +341,25 @@ impl MetricLogger for EpochLogger {
     }
 }
 
-/// A renderer that draws nothing (tests and batch jobs); progress goes to the epoch callback.
-pub(crate) struct QuietRenderer;
+/// A renderer that draws nothing (tests and batch jobs; progress goes to the epoch callback),
+/// except for moving an [`EpochBar`] with every training batch when it has one.
+#[derive(Default)]
+pub(crate) struct QuietRenderer {
+    bar: Option<EpochBar>,
+}
 
 impl MetricsRendererTraining for QuietRenderer {
     fn update_train(&mut self, _: MetricState) {}
     fn update_valid(&mut self, _: MetricState) {}
-    fn render_train(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
+    fn render_train(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
+        if let (Some(bar), Some(p)) = (&self.bar, item.progress) {
+            bar.on_batch(
+                item.global_progress.items_processed,
+                p.items_processed,
+                p.items_total,
+            );
+        }
+    }
     fn render_valid(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
     fn on_train_end(
         &mut self,
