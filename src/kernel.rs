@@ -1,10 +1,11 @@
 //! Batched CPU kernels over plain f64 slices: the forward pass (first-spike times of a layer) and
 //! the backward pass (exact gradients), parallel over samples.
 //!
-//! Memory: besides inputs and outputs, the forward pass uses two scratch vectors of length
-//! `n_in` per worker, the backward pass one of length `n_in` per worker and one parameter-sized
-//! accumulator per block of samples (at most [`MAX_BLOCKS`] of them, summed in a fixed order so
-//! the result does not depend on the number of threads). Nothing of size
+//! Memory: besides inputs and outputs, both passes make postsynaptic-major copies of the
+//! parameters (weights, synaptic delays and their exponential factors). The forward pass uses six
+//! scratch vectors of length `n_in` per worker; the backward pass four per block of samples and
+//! one parameter-sized accumulator per block (at most [`MAX_BLOCKS`] of them, summed in a fixed
+//! order so the result does not depend on the number of threads). Nothing of size
 //! `batch * n_in * n_out` is ever built.
 
 use rayon::prelude::*;
