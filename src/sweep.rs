@@ -236,8 +236,13 @@ pub struct RunRecord {
     pub epochs: usize,
     /// Trainable parameters.
     pub n_params: usize,
-    /// Test accuracy of the final network (fraction; on the simulated chip for chip runs).
+    /// Test accuracy of the final network (fraction). For chip runs, on the simulated chip: the
+    /// mean over `test_draws` when they were measured, else the run's one evaluation pass.
     pub test_accuracy: f64,
+    /// For chip runs: the test accuracy of each noise draw (fractions), from the run's summary
+    /// or re-measured from its `model.json`; `None` for ideal runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_draws: Option<Vec<f64>>,
     /// Validation accuracy (fraction).
     pub val_accuracy: f64,
     /// Training accuracy (fraction).
@@ -249,8 +254,10 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// The record of a run from its summary.
+    /// The record of a run from its summary (chip runs: with the summary's noise draws, if it
+    /// has them).
     pub fn new(run: &SweepRun, s: &RunSummary) -> Self {
+        let test_draws = s.chip_draws.as_ref().map(|d| d.test.clone());
         Self {
             name: run.name.clone(),
             setting: run.setting.clone(),
@@ -259,7 +266,11 @@ impl RunRecord {
             seed: run.config.seed,
             epochs: s.epochs,
             n_params: s.n_params,
-            test_accuracy: s.test_accuracy,
+            test_accuracy: s
+                .chip_draws
+                .as_ref()
+                .map_or(s.test_accuracy, |d| d.test_mean),
+            test_draws,
             val_accuracy: s.val_accuracy,
             train_accuracy: s.train_accuracy,
             test_accuracy_ideal: s.test_accuracy_ideal,
@@ -281,9 +292,14 @@ pub struct PointStats {
     pub n_params: usize,
     /// Finished runs (seeds).
     pub runs: usize,
+    /// Test accuracies the statistics are over: one per run, or for chip runs one per run and
+    /// noise draw.
+    #[serde(default)]
+    pub samples: usize,
     /// Mean test accuracy (percent).
     pub mean: f64,
-    /// Sample standard deviation of the test accuracy (percent; 0 for one run).
+    /// Sample standard deviation of the test accuracy (percent; 0 for one sample), over seeds
+    /// and, for chip runs, noise draws.
     pub std: f64,
     /// Lowest and highest test accuracy (percent).
     pub min: f64,
@@ -311,15 +327,23 @@ pub fn statistics(records: &[RunRecord]) -> Vec<PointStats> {
     groups
         .into_values()
         .map(|g| {
-            let acc: Vec<f64> = g.iter().map(|r| 100.0 * r.test_accuracy).collect();
+            let acc: Vec<f64> = g
+                .iter()
+                .flat_map(|r| match &r.test_draws {
+                    Some(d) if !d.is_empty() => d.clone(),
+                    _ => vec![r.test_accuracy],
+                })
+                .map(|a| 100.0 * a)
+                .collect();
             let (mean, std) = experiment::mean_std(&acc);
-            let n = acc.len() as f64;
+            let n = g.len() as f64;
             PointStats {
                 setting: g[0].setting.clone(),
                 delays: g[0].delays,
                 hidden: g[0].hidden,
                 n_params: g[0].n_params,
                 runs: g.len(),
+                samples: acc.len(),
                 mean,
                 std,
                 min: acc.iter().cloned().fold(f64::INFINITY, f64::min),
@@ -333,17 +357,18 @@ pub fn statistics(records: &[RunRecord]) -> Vec<PointStats> {
 /// The table of `summary.md`.
 pub fn summary_markdown(stats: &[PointStats]) -> String {
     let mut md = String::from(
-        "| setting | delays | hidden | parameters | runs | test accuracy (%) | min | max | \
-         seconds per run |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| setting | delays | hidden | parameters | runs | accuracies | test accuracy (%) | min | \
+         max | seconds per run |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for s in stats {
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.1} ± {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.1} ± {:.1} | {:.1} | {:.1} | {:.1} |\n",
             s.setting,
             s.delays,
             s.hidden,
             s.n_params,
             s.runs,
+            s.samples,
             s.mean,
             s.std,
             s.min,
@@ -380,7 +405,7 @@ pub fn accuracy_figure(path: &Path, setting: &str, stats: &[PointStats]) -> Resu
     let title = if setting == "ideal" {
         "Yin-Yang, ideal neurons: test accuracy (mean ± std over seeds)".to_string()
     } else {
-        format!("Yin-Yang, chip-aware ({setting}): test accuracy (mean ± std over seeds)")
+        format!("Yin-Yang, chip-aware ({setting}): test accuracy (mean ± std over seeds and noise draws)")
     };
     plots::error_bar_chart(
         path,
@@ -396,10 +421,23 @@ pub fn accuracy_figure(path: &Path, setting: &str, stats: &[PointStats]) -> Resu
 /// `results.json`, `summary.md` and one figure per setting (`accuracy_vs_params_<setting>.png`).
 /// Returns the records.
 pub fn aggregate(runs: &[SweepRun], root: &Path) -> Result<Vec<RunRecord>> {
-    let records: Vec<RunRecord> = runs
-        .iter()
-        .filter_map(|run| finished(&run_dir(root, run), run).map(|s| RunRecord::new(run, &s)))
-        .collect();
+    let mut records = Vec::new();
+    for run in runs {
+        let dir = run_dir(root, run);
+        let Some(mut summary) = finished(&dir, run) else {
+            continue;
+        };
+        // Chip runs from before runs measured their own noise draws: measure them from the
+        // kept network, so that no chip figure rests on one draw.
+        if summary.chip.is_some() && summary.chip_draws.is_none() && dir.join("model.json").exists()
+        {
+            summary.chip_draws = Some(experiment::remeasure_chip_draws(
+                &dir,
+                experiment::CHIP_DRAWS,
+            )?);
+        }
+        records.push(RunRecord::new(run, &summary));
+    }
     let stats = statistics(&records);
     let json = serde_json::json!({ "runs": records, "points": stats });
     let text =

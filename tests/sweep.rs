@@ -104,6 +104,44 @@ fn sweep_runs_skips_resumes_and_aggregates() {
     assert_eq!(none.runs, 2);
     let mean = 50.0 * (records[0].test_accuracy + records[1].test_accuracy);
     assert!((none.mean - mean).abs() < 1e-9, "{} {mean}", none.mean);
+    // Chip runs: statistics over seeds and noise draws, never one draw.
+    let chip = stats.iter().find(|s| s.setting == "bss2").unwrap();
+    assert_eq!((chip.runs, chip.samples), (2, 2 * experiment::CHIP_DRAWS));
+    let chip_records: Vec<_> = records.iter().filter(|r| r.setting == "bss2").collect();
+    for r in &chip_records {
+        let draws = r.test_draws.as_ref().expect("chip runs carry their draws");
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!((r.test_accuracy - mean).abs() < 1e-12, "{r:?}");
+    }
+    // A chip run from before runs measured their own draws has them measured from its
+    // model.json (other draws of the same noise model), the same on every aggregation.
+    let old_style = runs.iter().find(|r| r.setting == "bss2").unwrap();
+    let summary_path = sweep::run_dir(&root, old_style).join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    assert!(summary
+        .as_object_mut()
+        .unwrap()
+        .remove("chip_draws")
+        .is_some());
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    let remeasured = sweep::aggregate(&runs, &root).unwrap();
+    assert_eq!(remeasured, sweep::aggregate(&runs, &root).unwrap());
+    for (after, before) in remeasured.iter().zip(&records) {
+        let draws = after.test_draws.as_ref().map(Vec::len);
+        assert_eq!(
+            draws,
+            before.test_draws.as_ref().map(Vec::len),
+            "{}",
+            after.name
+        );
+        let same_but_draws = |r: &sweep::RunRecord| sweep::RunRecord {
+            test_accuracy: 0.0,
+            test_draws: None,
+            ..r.clone()
+        };
+        assert_eq!(same_but_draws(after), same_but_draws(before));
+    }
     for name in [
         "results.json",
         "summary.md",
