@@ -87,8 +87,8 @@ struct Args {
     init_output: Option<(f64, f64)>,
     /// Drop a sample's weight-gradient row of a neuron when its largest entry exceeds this
     /// (the reference's safeguard; preset: 0.2), or `none` for the exact gradient.
-    #[arg(long, value_name = "VALUE|none")]
-    weight_grad_clip: Option<String>,
+    #[arg(long, value_name = "VALUE|none", value_parser = parse_clip)]
+    weight_grad_clip: Option<GradientOptions>,
     /// First weight bump for neurons that missed their spike (preset: 0.0005).
     #[arg(long)]
     bump_initial: Option<f64>,
@@ -121,12 +121,12 @@ struct Args {
 
 const DEFAULT_PRESET: &str = "h30-ws";
 
-fn parse_clip(s: &str) -> Result<Option<f64>, String> {
+fn parse_clip(s: &str) -> Result<GradientOptions, String> {
     if s == "none" {
-        return Ok(None);
+        return Ok(GradientOptions::exact());
     }
     match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(Some(v)),
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(GradientOptions::clipped(v)),
         _ => Err(format!("expected a positive number or `none`, got `{s}`")),
     }
 }
@@ -221,11 +221,8 @@ fn apply_flags(args: &Args, mut c: YinYangConfig) -> delgrad::Result<YinYangConf
     if let Some(v) = args.init_output {
         c.weight_init_output = v;
     }
-    if let Some(clip) = &args.weight_grad_clip {
-        c.gradients = match parse_clip(clip).map_err(delgrad::Error::InvalidConfig)? {
-            Some(v) => GradientOptions::clipped(v),
-            None => GradientOptions::exact(),
-        };
+    if let Some(gradients) = args.weight_grad_clip {
+        c.gradients = gradients;
     }
     if let Some(v) = args.bump_initial {
         c.bump_initial = v;
