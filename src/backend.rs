@@ -89,6 +89,12 @@ pub trait SpikeBackend: Backend {
         grad_output: FloatTensor<Self>,
         op: &SpikeOp,
     ) -> Result<SpikeGradients<FloatTensor<Self>>>;
+
+    /// Whether the op runs on the CPU kernels of `delgrad::kernel` (parallel over samples on
+    /// rayon's workers), which the trainer then keeps awake between calls. Defaults to `false`.
+    fn runs_cpu_kernels() -> bool {
+        false
+    }
 }
 
 /// Layer dimensions from the shapes of input times and weights, checking that they fit.
@@ -181,6 +187,10 @@ where
     NdArrayTensor: From<burn::backend::ndarray::SharedArray<E>>,
     NdArrayTensor: From<burn::backend::ndarray::SharedArray<I>>,
 {
+    fn runs_cpu_kernels() -> bool {
+        true
+    }
+
     fn spike_forward(
         input: FloatTensor<Self>,
         weights: FloatTensor<Self>,
@@ -301,6 +311,10 @@ impl<B: SpikeBackend> Backward<B, 3> for SpikeBackwardDelay {
 }
 
 impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
+    fn runs_cpu_kernels() -> bool {
+        B::runs_cpu_kernels()
+    }
+
     fn spike_forward(
         input: FloatTensor<Self>,
         weights: FloatTensor<Self>,

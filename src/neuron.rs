@@ -436,6 +436,7 @@ impl Lif {
         exp_rel: impl Fn(usize) -> f64,
     ) -> f64 {
         const MARGIN: f64 = 1e-9;
+        const SKIP_MARGIN: f64 = 1e-7;
         let shift = first;
         let (eps_a, eps_b) = self.eps_terms(shift);
         let (mut a, mut b) = (0.0, 0.0);
@@ -457,6 +458,38 @@ impl Lif {
                 f64::INFINITY
             };
             let (ar, br) = (a + eps_a, b + eps_b);
+            // Most windows hold no crossing, and most of those are seen with multiplications
+            // alone, keeping the square root and division off the scan's critical path. In q
+            // the set's membrane is the parabola B q - A q^2 (scaled), q falling with time; a
+            // window whose end is still before the vertex (rising) and below c, or whose start
+            // is already past it (falling) and below c, holds no crossing, and the exact test
+            // would put the candidate after (resp. before) the window. The margin, far above
+            // round-off, keeps these a strict subset of the exact test's rejections, so the
+            // scan's results are unchanged to the last bit.
+            let cheap_reject = if ar > 0.0 {
+                let be = br * em_next;
+                let ce = self.c * em_next * em_next;
+                let bc = br * em_current;
+                let cc = self.c * em_current * em_current;
+                // Still rising at the window's end, and below c there.
+                (em_next < f64::INFINITY
+                    && 2.0 * ar - be > SKIP_MARGIN * (2.0 * ar + be.abs())
+                    && be - ar + SKIP_MARGIN * (be.abs() + ar + ce) < ce)
+                    // Already falling at the window's start, and below c there.
+                    || (bc - 2.0 * ar > SKIP_MARGIN * (2.0 * ar + bc.abs())
+                        && bc - ar + SKIP_MARGIN * (bc.abs() + ar + cc) < cc)
+            } else {
+                // A <= 0: the exact test's argument is never positive.
+                ar <= 0.0
+            };
+            if cheap_reject {
+                if !next.is_finite() {
+                    break;
+                }
+                current = next;
+                em_current = em_next;
+                continue;
+            }
             let disc = br * br - 4.0 * ar * self.c;
             if disc >= 0.0 {
                 let arg = 2.0 * ar / (br + disc.sqrt());

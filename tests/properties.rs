@@ -196,6 +196,35 @@ proptest! {
         prop_assert_eq!(fast.to_bits(), plain.to_bits(), "fast {} plain {}", fast, plain);
     }
 
+    /// The same near the window tests' edges: the next input arrives within a relative 1e-6 of
+    /// the crossing time of the inputs before it (just before, at, or just after it), where
+    /// the shortcuts' margins decide between rejecting cheaply and solving exactly.
+    #[test]
+    fn fast_scan_equals_plain_scan_at_window_edges(
+        params in neuron_params(),
+        head in proptest::collection::vec((0.0..2.0f64, 0.2..3.0f64), 1..6),
+        offset in prop_oneof![
+            Just(0.0), Just(1e-15), Just(-1e-15), Just(1e-12), Just(-1e-12), Just(1e-9),
+            Just(-1e-9), Just(1e-7), Just(-1e-7), Just(1e-6), Just(-1e-6)
+        ],
+        next_weight in prop_oneof![weight(), Just(0.0)],
+        tail in proptest::collection::vec((0.0..6.0f64, weight()), 0..10),
+    ) {
+        let lif = params.build().unwrap();
+        let mut inputs = head;
+        inputs.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let (times, weights): (Vec<f64>, Vec<f64>) = inputs.iter().copied().unzip();
+        let crossing = lif.spike_time(&times, &weights);
+        prop_assume!(crossing.is_finite());
+        inputs.push((crossing * (1.0 + offset) + offset, next_weight));
+        inputs.extend(tail);
+        inputs.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let n = inputs.len();
+        let fast = lif.first_spike(n, |k| inputs[k].0, |k| inputs[k].1);
+        let plain = lif.first_spike_reference(n, |k| inputs[k].0, |k| inputs[k].1);
+        prop_assert_eq!(fast.to_bits(), plain.to_bits(), "fast {} plain {}", fast, plain);
+    }
+
     /// Forward: valid inputs are accepted; outputs are finite or +inf (never NaN or -inf), no
     /// earlier than the first arrival at their neuron, and equal to the scalar scan.
     #[test]

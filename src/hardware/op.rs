@@ -59,6 +59,10 @@ fn chip_delays<B: SpikeBackend>(d: FloatTensor<B>, p: &ChipProfile) -> FloatTens
 }
 
 impl<B: SpikeBackend> SpikeBackend for HardwareAware<B> {
+    fn runs_cpu_kernels() -> bool {
+        B::runs_cpu_kernels()
+    }
+
     fn spike_forward(
         input: FloatTensor<Self>,
         weights: FloatTensor<Self>,

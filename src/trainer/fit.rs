@@ -54,7 +54,33 @@ pub struct FitOutcome<B: Backend> {
 /// Writes Burn's checkpoints to `run_dir/checkpoint` (one per epoch, the last ten kept) and
 /// `run_dir/metrics.csv` (one row per epoch). With `resume`, continues from the newest complete
 /// checkpoint in `run_dir` whose metrics are complete.
+///
+/// On the CPU kernels, the training runs on a rayon pool of `RAYON_NUM_THREADS` workers (one per
+/// core by default) whose workers wait for the next kernel call spinning instead of sleeping,
+/// until `fit` returns: waking a sleeping worker costs about as much as a small network's kernel
+/// call. Called from inside a rayon pool, it runs on that pool as it is.
 pub fn fit<B>(
+    config: &TrainerConfig,
+    train: Vec<ClassItem>,
+    validation: Vec<ClassItem>,
+    run_dir: &Path,
+    resume: bool,
+    progress: Progress,
+    device: &B::Device,
+) -> Result<FitOutcome<B::InnerBackend>>
+where
+    B: AutodiffBackend + SpikeBackend,
+    B::InnerBackend: SpikeBackend,
+{
+    let run = || fit_here::<B>(config, train, validation, run_dir, resume, progress, device);
+    if B::runs_cpu_kernels() {
+        super::workers::run_with_awake_workers(run)
+    } else {
+        run()
+    }
+}
+
+fn fit_here<B>(
     config: &TrainerConfig,
     train: Vec<ClassItem>,
     validation: Vec<ClassItem>,

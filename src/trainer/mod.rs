@@ -51,6 +51,7 @@ pub mod config;
 pub mod fit;
 pub mod metrics;
 pub mod step;
+mod workers;
 
 pub use batch::{SpikeBatch, SpikeBatcher, SpikeDataset};
 pub use checkpoint::{checkpoint_dir, complete_checkpoints, last_checkpoint};
