@@ -321,12 +321,10 @@ fn arrival_order(n: usize, time: impl Fn(usize) -> f64, keys: &mut [u64], order:
 /// The bits of a float as an unsigned integer with the same order (`f64::total_cmp`'s order).
 #[inline]
 fn monotone_bits(x: f64) -> u64 {
+    // Negative: flip every bit; otherwise set the sign bit. Branch-free, as the sort's keys
+    // are built for every input of every neuron.
     let bits = x.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
+    bits ^ (((bits as i64) >> 63) as u64 | (1 << 63))
 }
 
 /// Exponential factors e^{x/tau} are multiplied instead of taking one exponential per arrival

@@ -66,11 +66,6 @@ impl SpikeLoss {
         let safe = times.mask_fill(silent.clone(), FAR_FUTURE);
         let labels2 = labels.clone().reshape([batch, 1]);
         let t_label = safe.clone().gather(1, labels2.clone());
-        let label_silent = silent
-            .clone()
-            .int()
-            .gather(1, labels2.clone())
-            .equal_elem(1);
         let per_sample = match *self {
             SpikeLoss::ShiftInvariantMse { dt } => {
                 let others = labels
@@ -83,6 +78,7 @@ impl SpikeLoss {
                 l.mask_fill(silent.any_dim(1), SILENT_LOSS)
             }
             SpikeLoss::TtfsCrossEntropy { xi, alpha, beta } => {
+                let label_silent = silent.int().gather(1, labels2.clone()).equal_elem(1);
                 let logits = safe.div_scalar(-xi * tau_syn);
                 let nll = log_softmax(logits, 1).gather(1, labels2).neg();
                 let reg = t_label.div_scalar(beta * tau_syn).exp().mul_scalar(alpha);

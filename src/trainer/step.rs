@@ -172,7 +172,8 @@ impl<B: SpikeBackend> Trainee<B> {
             .unwrap_or_else(|e| panic!("batches of a SpikeDataset are valid input: {e}"));
         let out = times.last().cloned().expect("a network has layers");
         let loss = loss_fn.forward(out.clone(), batch.labels.clone(), tau);
-        let scores = decision_scores(out, batch.labels.clone());
+        // The scores only feed the accuracy metric: no graph nodes for them.
+        let scores = decision_scores(out.detach(), batch.labels.clone());
         (ClassificationOutput::new(loss, scores, batch.labels), times)
     }
 }
