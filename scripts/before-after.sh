@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Wall time and peak memory of two builds of the yinyang example (h30-ws, 300 epochs, the
+# README's main command), piped and in a pseudo-terminal (`script`, progress bar), interleaved
+# so that both see the same machine. Build the old one from a scratch checkout, e.g.
+#   git worktree add /tmp/old REV && (cd /tmp/old && cargo build --release --example yinyang)
+# Usage: scripts/before-after.sh OLD_BINARY NEW_BINARY [ROUNDS]   (default 3)
+# Prints one CSV row per run; train_seconds and test_accuracy come from the run's summary.json.
+set -euo pipefail
+old=$1 new=$2 rounds=${3:-3}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
+echo "round,binary,mode,seconds,train_seconds,test_accuracy,peak_rss_kb"
+for round in $(seq 1 "$rounds"); do
+  for which in old new; do
+    bin=${!which}
+    for mode in piped terminal; do
+      rm -rf "$out/r"
+      if [ "$mode" = piped ]; then
+        /usr/bin/time -o "$out/time" -f "%e %M" "$bin" --out "$out/r" | cat > /dev/null
+      else
+        script -qec "/usr/bin/time -o $out/time -f '%e %M' $bin --out $out/r" /dev/null > /dev/null
+      fi
+      read -r seconds rss < "$out/time"
+      echo "$round,$which,$mode,$seconds,$(field "$out/r/summary.json" train_seconds),$(field "$out/r/summary.json" test_accuracy),$rss"
+    done
+  done
+done
