@@ -11,7 +11,7 @@ use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement,
 };
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::Tensor;
 use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 
@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::hardware::ChipBinding;
 use crate::kernel::{self, Perturbation};
+use crate::loss::SpikeLoss;
 use crate::neuron::{Lif, LifParams};
 use crate::types::{Delays, GradientOptions, LayerDims, SpikeGradients};
 
@@ -95,6 +96,40 @@ pub trait SpikeBackend: Backend {
     fn runs_cpu_kernels() -> bool {
         false
     }
+
+    /// A batch's loss on output spike times `[batch, classes]` with its gradient and the decision
+    /// scores, fused into one host pass ([`SpikeLoss::pass`]) where the backend's values live on
+    /// the host. `None` (the default) tells the caller to compose it from tensor ops
+    /// ([`SpikeLoss::forward`], [`decision_scores`](crate::loss::decision_scores)); on an autodiff
+    /// backend the returned loss is differentiable with respect to `times`.
+    fn spike_loss(
+        times: FloatTensor<Self>,
+        labels: IntTensor<Self>,
+        loss: &SpikeLoss,
+        tau_syn: f64,
+    ) -> Option<Result<FusedLoss<Self>>> {
+        let _ = (times, labels, loss, tau_syn);
+        None
+    }
+
+    /// The fraction of samples in which each neuron stayed silent, for `times` `[batch, n]`,
+    /// read on the host where the backend allows it; `None` (the default) tells the caller to
+    /// compute it with tensor ops.
+    fn silent_fractions(times: FloatTensor<Self>) -> Option<Vec<f64>> {
+        let _ = times;
+        None
+    }
+}
+
+/// What [`SpikeBackend::spike_loss`] returns.
+#[derive(Debug, Clone)]
+pub struct FusedLoss<B: Backend> {
+    /// Mean loss over the batch, `[1]`.
+    pub loss: FloatTensor<B>,
+    /// d loss / d times, `[batch, classes]` (a constant).
+    pub grad: FloatTensor<B>,
+    /// Decision scores, `[batch, classes]` (a constant).
+    pub scores: FloatTensor<B>,
 }
 
 /// Layer dimensions from the shapes of input times and weights, checking that they fit.
@@ -172,6 +207,31 @@ fn ndarray_values(tensor: &NdArrayTensor) -> Result<Vec<f64>> {
     }
 }
 
+/// Values of an NdArray integer tensor as i64, in row-major order.
+fn ndarray_ints(tensor: &NdArrayTensor) -> Result<Vec<i64>> {
+    macro_rules! widen {
+        ($s:expr) => {
+            Ok($s.view().iter().map(|&v| i64::from(v)).collect())
+        };
+    }
+    match tensor {
+        NdArrayTensor::I64(s) => Ok(match s.view().as_slice() {
+            Some(values) => values.to_vec(),
+            None => s.view().iter().copied().collect(),
+        }),
+        NdArrayTensor::I32(s) => widen!(s),
+        NdArrayTensor::I16(s) => widen!(s),
+        NdArrayTensor::I8(s) => widen!(s),
+        NdArrayTensor::U32(s) => widen!(s),
+        NdArrayTensor::U16(s) => widen!(s),
+        NdArrayTensor::U8(s) => widen!(s),
+        other => Err(Error::Shape(format!(
+            "labels must be an integer tensor, got {:?}",
+            other.dtype()
+        ))),
+    }
+}
+
 /// An NdArray tensor of `dtype` from f64 values.
 fn ndarray_tensor(values: Vec<f64>, shape: Vec<usize>, dtype: DType) -> NdArrayTensor {
     let data = match dtype {
@@ -242,6 +302,51 @@ where
                 .map(|g| ndarray_tensor(g, kind.shape(dims.n_in, dims.n_out), dtype)),
         })
     }
+
+    fn spike_loss(
+        times: FloatTensor<Self>,
+        labels: IntTensor<Self>,
+        loss: &SpikeLoss,
+        tau_syn: f64,
+    ) -> Option<Result<FusedLoss<Self>>> {
+        let dtype = times.dtype();
+        let shape = times.shape().as_slice().to_vec();
+        let pass = (|| {
+            if shape.len() != 2 {
+                return Err(Error::Shape(format!(
+                    "output times must be [batch, classes], got {shape:?}"
+                )));
+            }
+            let t = ndarray_values(&times)?;
+            let y = ndarray_ints(&labels)?;
+            if y.len() != shape[0] {
+                return Err(Error::Shape(format!(
+                    "{} labels for a batch of {}",
+                    y.len(),
+                    shape[0]
+                )));
+            }
+            loss.pass(&t, &y, tau_syn)
+        })();
+        Some(pass.map(|p| FusedLoss {
+            loss: ndarray_tensor(vec![p.loss], vec![1], dtype),
+            grad: ndarray_tensor(p.grad, shape.clone(), dtype),
+            scores: ndarray_tensor(p.scores, shape, dtype),
+        }))
+    }
+
+    fn silent_fractions(times: FloatTensor<Self>) -> Option<Vec<f64>> {
+        let shape = times.shape().as_slice().to_vec();
+        let t = ndarray_values(&times).ok()?;
+        let [batch, n] = <[usize; 2]>::try_from(shape).ok()?;
+        let mut silent = vec![0usize; n];
+        for row in t.chunks_exact(n.max(1)) {
+            for (count, v) in silent.iter_mut().zip(row) {
+                *count += usize::from(v.is_infinite());
+            }
+        }
+        Some(silent.iter().map(|&c| c as f64 / batch as f64).collect())
+    }
 }
 
 /// State the backward step keeps: the forward's inputs and output (inner-backend primitives).
@@ -310,9 +415,57 @@ impl<B: SpikeBackend> Backward<B, 3> for SpikeBackwardDelay {
     }
 }
 
+/// The fused loss's backward: its gradient was computed with the loss, and is scaled by the
+/// gradient arriving at the loss (1 when the loss is the root of the graph).
+#[derive(Debug)]
+struct FusedLossBackward;
+
+impl<B: Backend> Backward<B, 1> for FusedLossBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_times] = ops.parents;
+        let grad_loss = grads.consume::<B>(&ops.node);
+        if let Some(node) = node_times {
+            let scale = B::float_reshape(grad_loss, Shape::new([1, 1]));
+            grads.register::<B>(node.id, B::float_mul(ops.state, scale));
+        }
+    }
+}
+
 impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
     fn runs_cpu_kernels() -> bool {
         B::runs_cpu_kernels()
+    }
+
+    fn spike_loss(
+        times: FloatTensor<Self>,
+        labels: IntTensor<Self>,
+        loss: &SpikeLoss,
+        tau_syn: f64,
+    ) -> Option<Result<FusedLoss<Self>>> {
+        let fused = match B::spike_loss(times.primitive.clone(), labels, loss, tau_syn)? {
+            Ok(f) => f,
+            Err(e) => return Some(Err(e)),
+        };
+        let wrap = <Self as AutodiffBackend>::from_inner;
+        let loss = match FusedLossBackward
+            .prepare::<C>([times.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(fused.grad.clone(), fused.loss),
+            OpsKind::UnTracked(prep) => prep.finish(fused.loss),
+        };
+        Some(Ok(FusedLoss {
+            loss,
+            grad: wrap(fused.grad),
+            scores: wrap(fused.scores),
+        }))
+    }
+
+    fn silent_fractions(times: FloatTensor<Self>) -> Option<Vec<f64>> {
+        B::silent_fractions(times.primitive)
     }
 
     fn spike_forward(

@@ -55,7 +55,7 @@ pub mod sweep;
 pub mod trainer;
 pub mod types;
 
-pub use backend::{LayerDelays, SpikeBackend, SpikeOp};
+pub use backend::{FusedLoss, LayerDelays, SpikeBackend, SpikeOp};
 pub use error::{Error, Result};
 pub use functional::{spike, try_spike};
 pub use layer::{DelayMap, SpikingLinear, SpikingLinearConfig};

@@ -6,8 +6,13 @@
 //! undefined gets a constant loss and no gradient.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{activation::log_softmax, Bool, ElementConversion, Int, Tensor};
+use burn::tensor::{
+    activation::log_softmax, Bool, ElementConversion, Int, Tensor, TensorPrimitive,
+};
 use serde::{Deserialize, Serialize};
+
+use crate::backend::SpikeBackend;
+use crate::error::{Error, Result};
 
 /// The loss functions of docs/model.md.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -139,6 +144,173 @@ pub fn decision_scores<B: Backend>(times: Tensor<B, 2>, labels: Tensor<B, 1, Int
     scores.sub(penalty)
 }
 
+/// A batch's loss, its gradient and its decision scores from one pass over host values: what
+/// [`SpikeLoss::forward`] followed by [`decision_scores`] computes with a dozen tensor ops (and
+/// autodiff nodes) per step, here in one loop over `[batch, classes]` values. CPU backends use it
+/// through [`SpikeBackend::spike_loss`](crate::backend::SpikeBackend::spike_loss).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossPass {
+    /// Mean loss over the batch.
+    pub loss: f64,
+    /// d loss / d times, `[batch, classes]`: zero for silent neurons and for samples given the
+    /// constant [`SILENT_LOSS`].
+    pub grad: Vec<f64>,
+    /// [`decision_scores`], `[batch, classes]`.
+    pub scores: Vec<f64>,
+}
+
+impl SpikeLoss {
+    /// Mean loss `[1]` and [`decision_scores`] of a batch: one fused host pass on backends that
+    /// offer it ([`SpikeBackend::spike_loss`]: the CPU backend, also under autodiff and the
+    /// chip-aware decorator), the tensor form ([`SpikeLoss::forward`]) elsewhere. The scores are
+    /// constants of the graph either way.
+    pub fn forward_with_scores<B: SpikeBackend>(
+        &self,
+        times: Tensor<B, 2>,
+        labels: Tensor<B, 1, Int>,
+        tau_syn: f64,
+    ) -> Result<(Tensor<B, 1>, Tensor<B, 2>)> {
+        let fused = B::spike_loss(
+            times.clone().into_primitive().tensor(),
+            labels.clone().into_primitive(),
+            self,
+            tau_syn,
+        );
+        match fused {
+            Some(f) => {
+                let f = f?;
+                Ok((
+                    Tensor::from_primitive(TensorPrimitive::Float(f.loss)),
+                    Tensor::from_primitive(TensorPrimitive::Float(f.scores)),
+                ))
+            }
+            None => Ok((
+                self.forward(times.clone(), labels.clone(), tau_syn),
+                decision_scores(times.detach(), labels),
+            )),
+        }
+    }
+
+    /// [`LossPass`] of output `times` (`[batch, classes]` row-major, +inf = silent) and `labels`.
+    /// The same function as the tensor form, with the gradient written out by hand (equal to it
+    /// up to round-off, tested against it and against finite differences).
+    pub fn pass(&self, times: &[f64], labels: &[i64], tau_syn: f64) -> Result<LossPass> {
+        let batch = labels.len();
+        if batch == 0 || times.is_empty() || !times.len().is_multiple_of(batch) {
+            return Err(Error::Shape(format!(
+                "{} output times do not form a batch of {batch} samples",
+                times.len()
+            )));
+        }
+        let classes = times.len() / batch;
+        let mut grad = vec![0.0; times.len()];
+        let mut scores = vec![0.0; times.len()];
+        let mut per_sample = Vec::with_capacity(batch);
+        let mut squares = vec![0.0; classes];
+        // Burn's mean: the sum, then one division; the per-sample gradient carries the 1/batch.
+        let per_sample_grad = 1.0 / batch as f64;
+        for (b, &label) in labels.iter().enumerate() {
+            let y = usize::try_from(label)
+                .ok()
+                .filter(|&y| y < classes)
+                .ok_or_else(|| {
+                    Error::Shape(format!(
+                        "label {label} of sample {b} is not below {classes}"
+                    ))
+                })?;
+            let row = &times[b * classes..(b + 1) * classes];
+            let safe = |k: usize| {
+                if row[k].is_infinite() {
+                    FAR_FUTURE
+                } else {
+                    row[k]
+                }
+            };
+            let g_row = &mut grad[b * classes..(b + 1) * classes];
+            let s_row = &mut scores[b * classes..(b + 1) * classes];
+            let mut all_silent = true;
+            for (k, s) in s_row.iter_mut().enumerate() {
+                *s = -safe(k);
+                all_silent &= row[k].is_infinite();
+            }
+            if all_silent {
+                s_row[y] -= 1.0;
+            }
+            let t_label = safe(y);
+            per_sample.push(match *self {
+                SpikeLoss::ShiftInvariantMse { dt } => {
+                    if row.iter().any(|t| t.is_infinite()) {
+                        SILENT_LOSS
+                    } else {
+                        for (k, (g, sq)) in g_row.iter_mut().zip(&mut squares).enumerate() {
+                            let diff = if k == y {
+                                0.0
+                            } else {
+                                safe(k) - (t_label + dt)
+                            };
+                            *sq = diff * diff;
+                            *g = diff * per_sample_grad;
+                        }
+                        // The label's time moves every target. Summed as the backend sums a
+                        // row, so that the gradient is the tensor form's to the last bit.
+                        g_row[y] = -eightfold_sum(g_row);
+                        eightfold_sum(&squares) * 0.5
+                    }
+                }
+                SpikeLoss::TtfsCrossEntropy { xi, alpha, beta } => {
+                    if row[y].is_infinite() {
+                        SILENT_LOSS
+                    } else {
+                        let scale = -xi * tau_syn;
+                        let max = (0..classes)
+                            .map(|k| safe(k) / scale)
+                            .fold(f64::NEG_INFINITY, f64::max);
+                        let sum: f64 = (0..classes).map(|k| (safe(k) / scale - max).exp()).sum();
+                        let log_sum = sum.ln();
+                        let nll = -((t_label / scale - max) - log_sum);
+                        let reg = (t_label / (beta * tau_syn)).exp() * alpha;
+                        for (k, g) in g_row.iter_mut().enumerate() {
+                            if row[k].is_infinite() {
+                                continue;
+                            }
+                            let p = (safe(k) / scale - max).exp() / sum;
+                            let dnll = if k == y { p - 1.0 } else { p };
+                            *g = dnll / scale * per_sample_grad;
+                        }
+                        g_row[y] += reg / (beta * tau_syn) * per_sample_grad;
+                        nll + reg
+                    }
+                }
+            });
+        }
+        Ok(LossPass {
+            loss: eightfold_sum(&per_sample) / batch as f64,
+            grad,
+            scores,
+        })
+    }
+}
+
+/// A sum in the order of the CPU backend's sums (eight interleaved partial sums), so the fused
+/// loss gives the same values to the last bit as the tensor form it replaces.
+fn eightfold_sum(xs: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk) {
+            *lane += x;
+        }
+    }
+    let mut acc = 0.0;
+    for k in 0..4 {
+        acc += lanes[k] + lanes[k + 4];
+    }
+    for x in chunks.remainder() {
+        acc += x;
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +430,148 @@ mod tests {
             "a sample without output spikes must not count as correct"
         );
         assert_eq!(pred[2], 1);
+    }
+
+    /// Random batches of output times with silent neurons (and whole silent samples) in them.
+    fn random_batch(seed: u64, batch: usize, classes: usize) -> (Vec<f64>, Vec<i64>) {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(seed);
+        let times = (0..batch * classes)
+            .map(|_| {
+                if rng.random_range(0..6) == 0 {
+                    f64::INFINITY
+                } else {
+                    rng.random_range(0.5..3.0)
+                }
+            })
+            .collect();
+        let labels = (0..batch)
+            .map(|_| rng.random_range(0..classes as i64))
+            .collect();
+        (times, labels)
+    }
+
+    fn losses() -> [SpikeLoss; 3] {
+        [
+            SpikeLoss::mse(),
+            SpikeLoss::cross_entropy(),
+            SpikeLoss::TtfsCrossEntropy {
+                xi: 0.3,
+                alpha: 0.02,
+                beta: 2.0,
+            },
+        ]
+    }
+
+    fn values<B2: Backend>(x: Tensor<B2, 2>) -> Vec<f64> {
+        x.into_data().to_vec::<f64>().unwrap()
+    }
+
+    /// The host pass is the tensor form: the same loss, scores and gradient. The MSE agrees to
+    /// the last bit (the default presets train bit for bit as before); the cross-entropy's
+    /// gradient differs from Burn's by round-off only, because Burn's backward of a division by
+    /// a scalar multiplies by the scalar's reciprocal taken in f32.
+    #[test]
+    fn host_pass_equals_the_tensor_form() {
+        for (seed, (batch, classes)) in [(150, 3), (17, 10), (9, 2), (1, 4)].into_iter().enumerate()
+        {
+            let (times, y) = random_batch(seed as u64, batch, classes);
+            for loss in losses() {
+                let tau = 1.7;
+                let pass = loss.pass(&times, &y, tau).unwrap();
+                let x = t(times.clone(), batch).require_grad();
+                let l = loss.forward(x.clone(), labels(y.clone()), tau);
+                let grad = values(x.grad(&l.backward()).unwrap());
+                let scores = values(decision_scores(t(times.clone(), batch), labels(y.clone())));
+                assert_eq!(pass.scores, scores, "{loss:?}");
+                let reference = scalar(l);
+                match loss {
+                    SpikeLoss::ShiftInvariantMse { .. } => {
+                        assert_eq!(pass.loss.to_bits(), reference.to_bits(), "{loss:?}");
+                        assert_eq!(pass.grad, grad, "{loss:?}");
+                    }
+                    SpikeLoss::TtfsCrossEntropy { .. } => {
+                        assert!((pass.loss - reference).abs() <= 1e-14 * reference.abs());
+                        for (a, b) in pass.grad.iter().zip(&grad) {
+                            assert!((a - b).abs() <= 1e-7 * b.abs() + 1e-18, "{a} vs {b}");
+                            assert_eq!(*a == 0.0, *b == 0.0, "{a} vs {b}");
+                        }
+                    }
+                }
+                assert!(pass.grad.iter().any(|g| *g != 0.0), "{loss:?}");
+            }
+        }
+    }
+
+    /// The hand-written gradient against central finite differences of the pass's own loss,
+    /// in f64, at every spiking neuron (silent ones have none: their time is not a number).
+    #[test]
+    fn host_pass_gradient_matches_finite_differences() {
+        let (times, y) = random_batch(11, 40, 3);
+        for loss in losses() {
+            let pass = loss.pass(&times, &y, 1.0).unwrap();
+            let h = 1e-6;
+            for k in 0..times.len() {
+                let at = |dt: f64| {
+                    let mut t = times.clone();
+                    if t[k].is_finite() {
+                        t[k] += dt;
+                    }
+                    loss.pass(&t, &y, 1.0).unwrap().loss
+                };
+                let numeric = (at(h) - at(-h)) / (2.0 * h);
+                let g = pass.grad[k];
+                assert!(
+                    (numeric - g).abs() <= 1e-7 * (1.0 + g.abs()),
+                    "{loss:?} at {k}: numeric {numeric} vs {g}"
+                );
+            }
+        }
+    }
+
+    /// On the autodiff CPU backend the loss goes through the fused op: the loss and scores are
+    /// the pass's, the gradient reaching the times is the pass's gradient scaled by the one
+    /// arriving at the loss, and the silent fractions are the tensor form's.
+    #[test]
+    fn fused_op_carries_the_pass_through_autodiff() {
+        let (times, y) = random_batch(5, 30, 3);
+        for loss in losses() {
+            let pass = loss.pass(&times, &y, 1.0).unwrap();
+            let x = t(times.clone(), 30).require_grad();
+            let (l, scores) = loss
+                .forward_with_scores(x.clone(), labels(y.clone()), 1.0)
+                .unwrap();
+            assert_eq!(scalar(l.clone()).to_bits(), pass.loss.to_bits());
+            assert_eq!(values(scores), pass.scores);
+            let grad = values(x.grad(&l.mul_scalar(3.0).backward()).unwrap());
+            for (a, b) in grad.iter().zip(&pass.grad) {
+                assert_eq!(*a, 3.0 * b);
+            }
+        }
+        let x = t(times.clone(), 30);
+        let tensor_form = values(x.clone().is_inf().float().mean_dim(0));
+        let host = B::silent_fractions(x.into_primitive().tensor()).unwrap();
+        assert_eq!(host, tensor_form);
+    }
+
+    #[test]
+    fn host_pass_rejects_labels_and_shapes_that_do_not_fit() {
+        let loss = SpikeLoss::mse();
+        assert!(matches!(
+            loss.pass(&[1.0, 2.0, 3.0], &[3], 1.0),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            loss.pass(&[1.0, 2.0, 3.0], &[-1], 1.0),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            loss.pass(&[1.0, 2.0, 3.0], &[0, 1], 1.0),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(loss.pass(&[], &[], 1.0), Err(Error::Shape(_))));
+        let x = t(vec![1.0, 2.0, 3.0], 1);
+        assert!(loss.forward_with_scores(x, labels(vec![5]), 1.0).is_err());
     }
 }

@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{Tensor, TensorPrimitive};
 
 use super::{ChipProfile, HardwareAware};
-use crate::backend::{SpikeBackend, SpikeOp};
+use crate::backend::{FusedLoss, SpikeBackend, SpikeOp};
 use crate::error::Result;
+use crate::loss::SpikeLoss;
 use crate::types::{Delays, SpikeGradients};
 
 fn tensor<B: burn::tensor::backend::Backend>(t: FloatTensor<B>) -> Tensor<B, 1> {
@@ -89,5 +90,25 @@ impl<B: SpikeBackend> SpikeBackend for HardwareAware<B> {
         op: &SpikeOp,
     ) -> Result<SpikeGradients<FloatTensor<Self>>> {
         B::spike_backward(input, weights, delays, output, grad_output, &op.nominal())
+    }
+
+    fn spike_loss(
+        times: FloatTensor<Self>,
+        labels: IntTensor<Self>,
+        loss: &SpikeLoss,
+        tau_syn: f64,
+    ) -> Option<Result<FusedLoss<Self>>> {
+        // The decorator's primitives are `B`'s: only the struct's type changes.
+        B::spike_loss(times, labels, loss, tau_syn).map(|r| {
+            r.map(|f| FusedLoss {
+                loss: f.loss,
+                grad: f.grad,
+                scores: f.scores,
+            })
+        })
+    }
+
+    fn silent_fractions(times: FloatTensor<Self>) -> Option<Vec<f64>> {
+        B::silent_fractions(times)
     }
 }

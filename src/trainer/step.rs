@@ -15,7 +15,7 @@ use super::batch::SpikeBatch;
 use super::checkpoint::{BestNetwork, TrainerState};
 use super::config::{BumpRule, ModelSelection, TrainerConfig};
 use crate::backend::SpikeBackend;
-use crate::loss::{decision_scores, SpikeLoss};
+use crate::loss::SpikeLoss;
 use crate::model::{tensor_values, SpikingNetwork};
 
 /// What the train step tells the optimisation step, and what survives the learner.
@@ -171,9 +171,10 @@ impl<B: SpikeBackend> Trainee<B> {
             .try_forward_all(batch.input_times)
             .unwrap_or_else(|e| panic!("batches of a SpikeDataset are valid input: {e}"));
         let out = times.last().cloned().expect("a network has layers");
-        let loss = loss_fn.forward(out.clone(), batch.labels.clone(), tau);
         // The scores only feed the accuracy metric: no graph nodes for them.
-        let scores = decision_scores(out.detach(), batch.labels.clone());
+        let (loss, scores) = loss_fn
+            .forward_with_scores(out, batch.labels.clone(), tau)
+            .unwrap_or_else(|e| panic!("labels of a SpikeDataset fit the network: {e}"));
         (ClassificationOutput::new(loss, scores, batch.labels), times)
     }
 }
@@ -197,9 +198,11 @@ where
                     .get(l)
                     .copied()
                     .unwrap_or(1.0);
-                let silent_per_neuron =
-                    tensor_values(t.clone().detach().is_inf().float().mean_dim(0))
-                        .unwrap_or_default();
+                let silent_per_neuron = B::silent_fractions(t.clone().into_primitive().tensor())
+                    .unwrap_or_else(|| {
+                        tensor_values(t.clone().detach().is_inf().float().mean_dim(0))
+                            .unwrap_or_default()
+                    });
                 hooks
                     .settings
                     .bump_rule
