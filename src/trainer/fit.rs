@@ -227,7 +227,7 @@ where
         Progress::Callback(cb) => (Some(QuietRenderer::default()), cb),
         Progress::Bar(bar) => (Some(bar.renderer()), Some(bar.epoch_callback())),
     };
-    let logger = EpochLogger::new(rows.clone(), metrics_path, on_epoch);
+    let logger = EpochLogger::new(rows.clone(), metrics_path, on_epoch, hooks.writer.clone());
     let mut training = SupervisedTraining::new(run_dir, loader_train, loader_valid)
         .metric_train_numeric(AccuracyMetric::new())
         .metric_valid_numeric(AccuracyMetric::new())
@@ -248,6 +248,8 @@ where
     }
     let start = Instant::now();
     let result = training.launch(Learner::new(model, optim, scheduler));
+    // Every epoch's files on disk before the run returns.
+    let written = hooks.writer.finish();
     let train_seconds = start.elapsed().as_secs_f64();
     let (error, bumps, best) = {
         let mut state = hooks.lock();
@@ -256,6 +258,7 @@ where
     if let Some(message) = error {
         return Err(Error::Training(message));
     }
+    written?;
     let history = rows.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut network = result.model.net;
     let mut selected_epoch = history.last().map_or(resumed_from, |r| r.epoch);

@@ -16,6 +16,8 @@ use burn::train::renderer::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::writer::FileWriter;
+
 use crate::error::{Error, Result};
 
 /// One row of `metrics.csv`.
@@ -265,6 +267,7 @@ pub(crate) struct EpochLogger {
     csv_path: PathBuf,
     epoch_start: Instant,
     on_epoch: Option<EpochCallback>,
+    writer: Arc<FileWriter>,
 }
 
 impl EpochLogger {
@@ -272,6 +275,7 @@ impl EpochLogger {
         rows: Arc<Mutex<Vec<EpochMetrics>>>,
         csv_path: PathBuf,
         on_epoch: Option<EpochCallback>,
+        writer: Arc<FileWriter>,
     ) -> Self {
         Self {
             names: HashMap::new(),
@@ -280,6 +284,7 @@ impl EpochLogger {
             csv_path,
             epoch_start: Instant::now(),
             on_epoch,
+            writer,
         }
     }
 }
@@ -332,9 +337,14 @@ impl MetricLogger for EpochLogger {
         let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
         rows.retain(|r| r.epoch < row.epoch);
         rows.push(row.clone());
-        // Best effort during training; the final file is written again (and checked) at the end.
-        let _ = EpochMetrics::write_csv(&self.csv_path, &rows);
+        // Best effort during training, off the training loop; the final file is written again
+        // (and checked) at the end.
+        let (path, snapshot) = (self.csv_path.clone(), rows.clone());
         drop(rows);
+        let _ = self.writer.submit(move || {
+            let _ = EpochMetrics::write_csv(&path, &snapshot);
+            Ok(())
+        });
         if let Some(cb) = self.on_epoch.as_mut() {
             cb(&row);
         }

@@ -52,6 +52,7 @@ pub mod fit;
 pub mod metrics;
 pub mod step;
 mod workers;
+mod writer;
 
 pub use batch::{SpikeBatch, SpikeBatcher, SpikeDataset};
 pub use checkpoint::{checkpoint_dir, complete_checkpoints, last_checkpoint};

@@ -14,6 +14,7 @@ use burn::train::{ClassificationOutput, InferenceStep, Interrupter, TrainOutput,
 use super::batch::SpikeBatch;
 use super::checkpoint::{BestNetwork, TrainerState};
 use super::config::{BumpRule, ModelSelection, TrainerConfig};
+use super::writer::FileWriter;
 use crate::backend::SpikeBackend;
 use crate::loss::SpikeLoss;
 use crate::model::{tensor_values, SpikingNetwork};
@@ -76,6 +77,8 @@ impl std::fmt::Debug for StepSettings {
 pub struct TrainHooks {
     state: Arc<Mutex<HookState>>,
     pub(crate) settings: Arc<StepSettings>,
+    /// Writes the files of every finished epoch off the training loop.
+    pub(crate) writer: Arc<FileWriter>,
 }
 
 impl TrainHooks {
@@ -94,6 +97,7 @@ impl TrainHooks {
                 lr_multipliers: config.lr_multipliers(),
                 interrupter,
             }),
+            writer: Arc::new(FileWriter::new()),
         }
     }
 
@@ -391,9 +395,10 @@ impl<B: SpikeBackend> Trainee<B> {
                     })
                     .collect(),
             };
-            if let Err(e) = best.write(&run_dir) {
+            let (dir, to_write) = (run_dir.clone(), best.clone());
+            if let Err(e) = hooks.writer.submit(move || to_write.write(&dir)) {
                 drop(state);
-                hooks.fail(format!("cannot save the best network: {e}"));
+                hooks.fail(format!("cannot save a training file: {e}"));
                 return;
             }
             state.best = Some(best);
@@ -412,11 +417,16 @@ impl<B: SpikeBackend> Trainee<B> {
             best_epoch: state.best.as_ref().map(|b| b.epoch),
         };
         drop(state);
-        if let Err(e) = snapshot.write(&run_dir) {
-            hooks.fail(format!("cannot save the trainer state: {e}"));
-        }
-        if selecting {
-            BestNetwork::prune(&run_dir);
+        // Queued behind the best network it may refer to; pruning comes after both.
+        let written = hooks.writer.submit(move || {
+            snapshot.write(&run_dir)?;
+            if selecting {
+                BestNetwork::prune(&run_dir);
+            }
+            Ok(())
+        });
+        if let Err(e) = written {
+            hooks.fail(format!("cannot save a training file: {e}"));
         }
     }
 }
