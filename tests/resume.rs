@@ -236,3 +236,28 @@ fn best_validation_selection_keeps_the_best_epoch_and_survives_a_resume() {
     assert_eq!(extended.selected_epoch, all.selected_epoch);
     assert_same_run(&whole, &short, &all, &extended);
 }
+
+/// The epoch's files are written off the training loop; one that cannot be written still stops
+/// the run with an error (at the next epoch's write at the latest), and none is lost silently.
+#[test]
+fn a_training_file_that_cannot_be_written_stops_the_run_with_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    train(&config("h5-ws", 1), &dir, false).unwrap();
+    // A non-empty directory where epoch 3's trainer state should go: the rename onto it fails.
+    // (A fresh run clears the checkpoint directory, so the blocker comes between run and resume.)
+    let blocker = dir.join("checkpoint").join("state-3.json");
+    std::fs::create_dir_all(&blocker).unwrap();
+    std::fs::write(blocker.join("occupied"), b"x").unwrap();
+    let err = train(&config("h5-ws", 8), &dir, true).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Training(_)), "{message}");
+    assert!(message.contains("training file"), "{message}");
+    assert!(message.contains("state-3.json"), "{message}");
+    // Stopped at the next epoch's write, long before the last epoch.
+    assert!(dir.join("checkpoint").join("state-2.json").exists());
+    assert!(
+        !dir.join("checkpoint").join("state-6.json").exists(),
+        "training went on after the failed write: {message}"
+    );
+}
