@@ -147,7 +147,7 @@ pub fn decision_scores<B: Backend>(times: Tensor<B, 2>, labels: Tensor<B, 1, Int
 /// A batch's loss, its gradient and its decision scores from one pass over host values: what
 /// [`SpikeLoss::forward`] followed by [`decision_scores`] computes with a dozen tensor ops (and
 /// autodiff nodes) per step, here in one loop over `[batch, classes]` values. CPU backends use it
-/// through [`SpikeBackend::spike_loss`](crate::backend::SpikeBackend::spike_loss).
+/// through [`SpikeBackend::spike_loss`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct LossPass {
     /// Mean loss over the batch.
