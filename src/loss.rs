@@ -206,7 +206,8 @@ impl SpikeLoss {
         let mut grad = vec![0.0; times.len()];
         let mut scores = vec![0.0; times.len()];
         let mut per_sample = Vec::with_capacity(batch);
-        let mut squares = vec![0.0; classes];
+        // One row of squared differences (MSE) or exponentials (cross-entropy).
+        let mut scratch = vec![0.0; classes];
         // Burn's mean: the sum, then one division; the per-sample gradient carries the 1/batch.
         let per_sample_grad = 1.0 / batch as f64;
         for (b, &label) in labels.iter().enumerate() {
@@ -228,21 +229,21 @@ impl SpikeLoss {
             };
             let g_row = &mut grad[b * classes..(b + 1) * classes];
             let s_row = &mut scores[b * classes..(b + 1) * classes];
-            let mut all_silent = true;
+            let silent = row.iter().filter(|t| t.is_infinite()).count();
             for (k, s) in s_row.iter_mut().enumerate() {
                 *s = -safe(k);
-                all_silent &= row[k].is_infinite();
             }
-            if all_silent {
+            if silent == classes {
                 s_row[y] -= 1.0;
             }
             let t_label = safe(y);
             per_sample.push(match *self {
                 SpikeLoss::ShiftInvariantMse { dt } => {
-                    if row.iter().any(|t| t.is_infinite()) {
+                    if silent > 0 {
                         SILENT_LOSS
                     } else {
-                        for (k, (g, sq)) in g_row.iter_mut().zip(&mut squares).enumerate() {
+                        let squares = &mut scratch;
+                        for (k, (g, sq)) in g_row.iter_mut().zip(squares.iter_mut()).enumerate() {
                             let diff = if k == y {
                                 0.0
                             } else {
@@ -254,7 +255,7 @@ impl SpikeLoss {
                         // The label's time moves every target. Summed as the backend sums a
                         // row, so that the gradient is the tensor form's to the last bit.
                         g_row[y] = -eightfold_sum(g_row);
-                        eightfold_sum(&squares) * 0.5
+                        eightfold_sum(squares) * 0.5
                     }
                 }
                 SpikeLoss::TtfsCrossEntropy { xi, alpha, beta } => {
@@ -265,15 +266,19 @@ impl SpikeLoss {
                         let max = (0..classes)
                             .map(|k| safe(k) / scale)
                             .fold(f64::NEG_INFINITY, f64::max);
-                        let sum: f64 = (0..classes).map(|k| (safe(k) / scale - max).exp()).sum();
-                        let log_sum = sum.ln();
-                        let nll = -((t_label / scale - max) - log_sum);
+                        // The row's exponentials, kept for the softmax of the gradient.
+                        let exps = &mut scratch;
+                        for (k, e) in exps.iter_mut().enumerate() {
+                            *e = (safe(k) / scale - max).exp();
+                        }
+                        let sum: f64 = exps.iter().sum();
+                        let nll = -((t_label / scale - max) - sum.ln());
                         let reg = (t_label / (beta * tau_syn)).exp() * alpha;
-                        for (k, g) in g_row.iter_mut().enumerate() {
+                        for (k, (g, e)) in g_row.iter_mut().zip(exps.iter()).enumerate() {
                             if row[k].is_infinite() {
                                 continue;
                             }
-                            let p = (safe(k) / scale - max).exp() / sum;
+                            let p = e / sum;
                             let dnll = if k == y { p - 1.0 } else { p };
                             *g = dnll / scale * per_sample_grad;
                         }
