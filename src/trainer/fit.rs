@@ -59,6 +59,10 @@ pub struct FitOutcome<B: Backend> {
 /// core by default) whose workers wait for the next kernel call spinning instead of sleeping,
 /// until `fit` returns: waking a sleeping worker costs about as much as a small network's kernel
 /// call. Called from inside a rayon pool, it runs on that pool as it is.
+///
+/// On Linux the calling thread runs under the `SCHED_BATCH` scheduling policy until `fit`
+/// returns (as do the threads started meanwhile), so that the per-step hand-offs to Burn's
+/// event threads do not preempt it; its previous policy is restored on return.
 pub fn fit<B>(
     config: &TrainerConfig,
     train: Vec<ClassItem>,
@@ -73,11 +77,13 @@ where
     B::InnerBackend: SpikeBackend,
 {
     let run = || fit_here::<B>(config, train, validation, run_dir, resume, progress, device);
-    if B::runs_cpu_kernels() {
-        super::workers::run_with_awake_workers(run)
-    } else {
-        run()
-    }
+    super::workers::run_as_batch(|| {
+        if B::runs_cpu_kernels() {
+            super::workers::run_with_awake_workers(run)
+        } else {
+            run()
+        }
+    })
 }
 
 fn fit_here<B>(
