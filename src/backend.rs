@@ -16,9 +16,11 @@ use burn::tensor::Tensor;
 use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::hardware::ChipBinding;
+
 use crate::kernel::{self, Perturbation};
 use crate::loss::SpikeLoss;
 use crate::neuron::{Lif, LifParams};
@@ -187,19 +189,19 @@ pub(crate) fn check_output_shapes(
     Ok(())
 }
 
-/// Values of an NdArray float tensor as f64, in row-major order.
-fn ndarray_values(tensor: &NdArrayTensor) -> Result<Vec<f64>> {
+/// Values of an NdArray float tensor as f64, in row-major order: borrowed from a contiguous
+/// f64 tensor (nearly all of them), copied otherwise.
+fn ndarray_values(tensor: &NdArrayTensor) -> Result<Cow<'_, [f64]>> {
     match tensor {
-        // Contiguous tensors (nearly all) are copied as one slice; an element iterator over a
-        // strided view costs several times more.
-        NdArrayTensor::F64(s) => Ok(match s.view().as_slice() {
-            Some(values) => values.to_vec(),
-            None => s.view().iter().copied().collect(),
+        // An element iterator over a strided view costs several times more than a slice.
+        NdArrayTensor::F64(s) => Ok(match s.view().to_slice() {
+            Some(values) => Cow::Borrowed(values),
+            None => Cow::Owned(s.view().iter().copied().collect()),
         }),
-        NdArrayTensor::F32(s) => Ok(match s.view().as_slice() {
+        NdArrayTensor::F32(s) => Ok(Cow::Owned(match s.view().to_slice() {
             Some(values) => values.iter().map(|&v| v as f64).collect(),
             None => s.view().iter().map(|&v| v as f64).collect(),
-        }),
+        })),
         other => Err(Error::Shape(format!(
             "spike op needs f32 or f64 tensors, got {:?}",
             other.dtype()
