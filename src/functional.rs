@@ -39,16 +39,27 @@ pub fn try_spike<B: SpikeBackend, const D: usize>(
             *last
         )));
     }
-    // The op works on [batch, n_in]: leading dimensions are flattened around it.
+    // The op works on [batch, n_in]: other ranks are flattened around it. A rank-2 input is
+    // passed as it is, because a reshape copies the data on some backends (NdArray), even to
+    // the same shape, and adds a node to the autodiff graph.
     let batch = leading.iter().product::<usize>();
     *last = n_out;
+    let input = if D == 2 {
+        input.into_primitive().tensor()
+    } else {
+        input.reshape([batch, n_in]).into_primitive().tensor()
+    };
     let out = B::spike_forward(
-        input.reshape([batch, n_in]).into_primitive().tensor(),
+        input,
         weights.into_primitive().tensor(),
         delays.into_primitive(),
         op,
     )?;
-    Ok(Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(out)).reshape(shape))
+    Ok(if D == 2 {
+        Tensor::<B, D>::from_primitive(TensorPrimitive::Float(out))
+    } else {
+        Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(out)).reshape(shape)
+    })
 }
 
 /// First-spike times of a layer, see [`try_spike`].
