@@ -74,3 +74,72 @@ pub fn spike<B: SpikeBackend, const D: usize>(
 ) -> Tensor<B, D> {
     try_spike(input, weights, delays, op).unwrap_or_else(|e| panic!("spike: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuron::LifParams;
+    use crate::types::{Delays, GradientOptions};
+    use burn::backend::{Autodiff, NdArray};
+    use burn::tensor::TensorData;
+
+    type Ad = Autodiff<NdArray<f64>>;
+
+    fn tensor2(values: Vec<f64>, shape: [usize; 2]) -> Tensor<Ad, 2> {
+        Tensor::from_data(TensorData::new(values, shape), &Default::default())
+    }
+
+    fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+        t.into_data().to_vec::<f64>().unwrap()
+    }
+
+    /// Contiguous tensors reach the kernels borrowed, strided ones (here transposed) through a
+    /// copy in row-major order: both must give the same spike times and gradients.
+    #[test]
+    fn strided_tensors_give_the_same_times_and_gradients_as_contiguous_ones() {
+        let (batch, n_in, n_out) = (3, 4, 2);
+        let input: Vec<f64> = (0..batch * n_in)
+            .map(|k| 0.1 + 0.07 * ((k * 5) % 11) as f64)
+            .collect();
+        let weights: Vec<f64> = (0..n_in * n_out)
+            .map(|k| 0.9 + 0.3 * ((k * 3) % 7) as f64)
+            .collect();
+        let delays: Vec<f64> = (0..n_in * n_out)
+            .map(|k| 0.05 * ((k * 2) % 5) as f64)
+            .collect();
+        let transposed = |v: &[f64], rows: usize, cols: usize| -> Vec<f64> {
+            (0..cols)
+                .flat_map(|c| (0..rows).map(move |r| (r, c)))
+                .map(|(r, c)| v[r * cols + c])
+                .collect()
+        };
+        let op = SpikeOp::new(LifParams::ideal(), GradientOptions::default()).unwrap();
+        let run = |strided: bool| {
+            let make = |v: &[f64], rows: usize, cols: usize| {
+                if strided {
+                    // Stored as [cols, rows], read through a transposed (strided) view.
+                    tensor2(transposed(v, rows, cols), [cols, rows]).transpose()
+                } else {
+                    tensor2(v.to_vec(), [rows, cols])
+                }
+                .require_grad()
+            };
+            let (x, w, d) = (
+                make(&input, batch, n_in),
+                make(&weights, n_in, n_out),
+                make(&delays, n_in, n_out),
+            );
+            let out = try_spike(x.clone(), w.clone(), Delays::Synaptic(d.clone()), &op).unwrap();
+            let grads = out.clone().sum().backward();
+            let grad = |t: &Tensor<Ad, 2>| values(t.grad(&grads).unwrap());
+            (values(out), grad(&x), grad(&w), grad(&d))
+        };
+        let contiguous = run(false);
+        assert!(
+            contiguous.0.iter().all(|t| t.is_finite()),
+            "every neuron spikes: {:?}",
+            contiguous.0
+        );
+        assert_eq!(run(true), contiguous);
+    }
+}
