@@ -20,7 +20,6 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::hardware::ChipBinding;
-
 use crate::kernel::{self, Perturbation};
 use crate::loss::SpikeLoss;
 use crate::neuron::{Lif, LifParams};

@@ -11,8 +11,9 @@
 //!
 //! The training thread also hands every step's metrics to Burn's event threads, and on Linux
 //! each such wake-up used to preempt it: the woken thread ran on the training thread's core at
-//! once, while the training thread waited in the run queue (about 10 % of a run's wall time on
-//! the development machine). [`run_as_batch`] runs the training under `SCHED_BATCH`, the policy
+//! once, while the training thread waited in the run queue (up to about 10 % of a run's wall
+//! time on the development machine, most of it in a terminal, where that thread also draws the
+//! progress bar). [`run_as_batch`] runs the training under `SCHED_BATCH`, the policy
 //! Linux provides for such non-interactive work: a woken batch thread waits for the next
 //! scheduling point instead of preempting.
 
