@@ -37,12 +37,7 @@ impl FileWriter {
             .name("delgrad-writer".into())
             .spawn(move || {
                 for job in queue {
-                    if let Err(e) = job() {
-                        first_error
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert_with(|| e.to_string());
-                    }
+                    run_keeping_first_error(job, &first_error);
                 }
             });
         // Without a thread (the system refused one), jobs run in the caller.
@@ -70,12 +65,7 @@ impl FileWriter {
         };
         drop(inner);
         if let Some(job) = unsent {
-            if let Err(e) = job() {
-                self.error
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert_with(|| e.to_string());
-            }
+            run_keeping_first_error(job, &self.error);
         }
         match self.first_error() {
             Some(e) => Err(e),
@@ -96,6 +86,16 @@ impl FileWriter {
             Some(e) => Err(Error::Training(format!("writing a training file: {e}"))),
             None => Ok(()),
         }
+    }
+}
+
+/// Runs `job`; if it fails and no earlier job did, its error becomes the one reported.
+fn run_keeping_first_error(job: Job, first: &Mutex<Option<String>>) {
+    if let Err(e) = job() {
+        first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| e.to_string());
     }
 }
 
