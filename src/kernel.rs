@@ -427,18 +427,31 @@ pub fn backward(
     };
     let factors = &factors;
 
+    // Every synapse of a neuron without delays has the factor 1.
+    let ones = match delays {
+        Delays::None => vec![1.0; n_in],
+        _ => Vec::new(),
+    };
+    let ones = &ones;
+
+    // The delay kind is resolved once per neuron, outside the per-input loops: those loops then
+    // read and write plain rows.
     let partial: Vec<(Vec<f64>, Vec<f64>)> = grad_input
         .par_chunks_mut(block_len * n_in)
         .enumerate()
         .map(|(blk, grad_in_block)| {
             let mut g_w_t = vec![0.0; n_w];
+            // Synaptic delay gradients accumulate postsynaptic-major, like the weights'.
             let mut g_d = vec![0.0; n_d];
             let mut d_w = vec![0.0; n_in];
+            // Each input's dL/d(arrival) for the current neuron (0 outside its causal set).
+            let mut d_a = vec![0.0; n_in];
             let mut arrivals = vec![0.0; n_in];
             // Each causal input's exponential term, computed once for the sums and reused for
             // its derivatives.
             let mut exps = vec![0.0; n_in];
             let mut in_f = vec![0.0; n_in];
+            let mut dendritic_factors = vec![0.0; n_in];
             let first = blk * block_len;
             for (r, grad_in_row) in grad_in_block.chunks_mut(n_in).enumerate() {
                 let b = first + r;
@@ -447,6 +460,16 @@ pub fn backward(
                     Some(_) => input_factors(lif, t_in, &mut in_f),
                     None => None,
                 };
+                // Without delays or with axonal ones, every neuron sees the same arrivals.
+                match delays {
+                    Delays::None => arrivals.copy_from_slice(t_in),
+                    Delays::Axonal(d) => {
+                        for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d.iter()) {
+                            *a = t + d;
+                        }
+                    }
+                    Delays::Synaptic(_) | Delays::Dendritic(_) => {}
+                }
                 for j in 0..n_out {
                     let t_out = output[b * n_out + j];
                     let g = grad_output[b * n_out + j];
@@ -454,13 +477,19 @@ pub fn backward(
                         continue;
                     }
                     let w_row = &weights_t[j * n_in..(j + 1) * n_in];
-                    for (i, a) in arrivals.iter_mut().enumerate() {
-                        *a = match delays {
-                            Delays::None => t_in[i],
-                            Delays::Axonal(d) => t_in[i] + d[i],
-                            Delays::Synaptic(_) => t_in[i] + synaptic_t[j * n_in + i],
-                            Delays::Dendritic(d) => t_in[i] + d[j],
-                        };
+                    match delays {
+                        Delays::Synaptic(_) => {
+                            let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
+                            for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d_row) {
+                                *a = t + d;
+                            }
+                        }
+                        Delays::Dendritic(d) => {
+                            for (a, &t) in arrivals.iter_mut().zip(t_in) {
+                                *a = t + d[j];
+                            }
+                        }
+                        Delays::None | Delays::Axonal(_) => {}
                     }
                     // e^{(a_i - t_out)/tau} of the causal inputs: products of precomputed factors
                     // and one exponential per spike, or one exponential each where factors are
@@ -469,50 +498,77 @@ pub fn backward(
                         .map(|r| lif.exp_rel(r - t_out))
                         .filter(|&s| in_factor_range(s));
                     let mut sums = lif.empty_sums(t_out);
-                    for i in 0..n_in {
-                        let a = arrivals[i];
-                        if a <= t_out {
-                            exps[i] = match (scale, &factors) {
-                                (Some(s), Some(f)) => {
-                                    let d = match delays {
-                                        Delays::None => 1.0,
-                                        Delays::Axonal(_) => f[i],
-                                        Delays::Synaptic(_) => f[j * n_in + i],
-                                        Delays::Dendritic(_) => f[j],
-                                    };
-                                    in_f[i] * d * s
+                    match (scale, factors) {
+                        (Some(s), Some(f)) => {
+                            let f_row: &[f64] = match delays {
+                                Delays::None => ones,
+                                Delays::Axonal(_) => f,
+                                Delays::Synaptic(_) => &f[j * n_in..(j + 1) * n_in],
+                                Delays::Dendritic(_) => {
+                                    dendritic_factors.fill(f[j]);
+                                    &dendritic_factors
                                 }
-                                _ => lif.exp_rel(a - t_out),
                             };
-                            lif.push_with_exp(&mut sums, a, w_row[i], exps[i]);
+                            for ((((&a, &w), e), &fi), &fd) in arrivals
+                                .iter()
+                                .zip(w_row)
+                                .zip(exps.iter_mut())
+                                .zip(in_f.iter())
+                                .zip(f_row)
+                            {
+                                if a <= t_out {
+                                    *e = fi * fd * s;
+                                    lif.push_with_exp(&mut sums, a, w, *e);
+                                }
+                            }
+                        }
+                        _ => {
+                            for ((&a, &w), e) in arrivals.iter().zip(w_row).zip(exps.iter_mut()) {
+                                if a <= t_out {
+                                    *e = lif.exp_rel(a - t_out);
+                                    lif.push_with_exp(&mut sums, a, w, *e);
+                                }
+                            }
                         }
                     }
                     let Some(p) = lif.partials(t_out, &sums) else {
                         continue;
                     };
                     let mut largest = 0.0f64;
-                    for i in 0..n_in {
-                        let a = arrivals[i];
+                    for (((((&a, &w), &e), dw_i), da_i), gi) in arrivals
+                        .iter()
+                        .zip(w_row)
+                        .zip(exps.iter())
+                        .zip(d_w.iter_mut())
+                        .zip(d_a.iter_mut())
+                        .zip(grad_in_row.iter_mut())
+                    {
                         if a > t_out {
-                            d_w[i] = 0.0;
+                            *dw_i = 0.0;
+                            *da_i = 0.0;
                             continue;
                         }
-                        let (dw, dt) = p.of_input_with_exp(a, w_row[i], exps[i]);
-                        d_w[i] = g * dw;
-                        largest = largest.max(d_w[i].abs());
+                        let (dw, dt) = p.of_input_with_exp(a, w, e);
+                        *dw_i = g * dw;
+                        largest = largest.max(dw_i.abs());
                         let ga = g * dt;
-                        grad_in_row[i] += ga;
-                        match kind {
-                            DelayKind::None => {}
-                            DelayKind::Axonal => g_d[i] += ga,
-                            DelayKind::Synaptic => g_d[i * n_out + j] += ga,
-                            DelayKind::Dendritic => g_d[j] += ga,
+                        *gi += ga;
+                        *da_i = ga;
+                    }
+                    // Adding the zeros of non-causal inputs leaves every sum's bits unchanged
+                    // (a sum that starts at +0 never becomes -0).
+                    match kind {
+                        DelayKind::None => {}
+                        DelayKind::Axonal => add_row(&mut g_d, &d_a),
+                        DelayKind::Synaptic => add_row(&mut g_d[j * n_in..(j + 1) * n_in], &d_a),
+                        DelayKind::Dendritic => {
+                            for v in &d_a {
+                                g_d[j] += v;
+                            }
                         }
                     }
                     if clip.is_none_or(|c| largest <= c) {
-                        for (acc, v) in g_w_t[j * n_in..(j + 1) * n_in].iter_mut().zip(&d_w) {
-                            *acc += v;
-                        }
+                        add_row(&mut g_w_t[j * n_in..(j + 1) * n_in], &d_w);
                     }
                 }
             }
@@ -523,17 +579,23 @@ pub fn backward(
     let mut grad_w_t = vec![0.0; n_w];
     let mut grad_d = vec![0.0; n_d];
     for (g_w_t, g_d) in &partial {
-        for (acc, v) in grad_w_t.iter_mut().zip(g_w_t) {
-            *acc += v;
-        }
-        for (acc, v) in grad_d.iter_mut().zip(g_d) {
-            *acc += v;
-        }
+        add_row(&mut grad_w_t, g_w_t);
+        add_row(&mut grad_d, g_d);
+    }
+    if kind == DelayKind::Synaptic {
+        grad_d = transpose(&grad_d, n_out, n_in);
     }
     SpikeGradients {
         input: grad_input,
         weights: transpose(&grad_w_t, n_out, n_in),
         delays: delays.values().map(|_| grad_d),
+    }
+}
+
+/// `acc[k] += values[k]`.
+fn add_row(acc: &mut [f64], values: &[f64]) {
+    for (a, v) in acc.iter_mut().zip(values) {
+        *a += v;
     }
 }
 
