@@ -3,7 +3,7 @@
 //!
 //! Memory: besides inputs and outputs, both passes make postsynaptic-major copies of the
 //! parameters (weights, synaptic delays and their exponential factors). The forward pass uses six
-//! scratch vectors of length `n_in` per worker; the backward pass four per block of samples and
+//! scratch vectors of length `n_in` per worker; the backward pass six per block of samples and
 //! one parameter-sized accumulator per block (at most [`MAX_BLOCKS`] of them, summed in a fixed
 //! order so the result does not depend on the number of threads). Nothing of size
 //! `batch * n_in * n_out` is ever built.
