@@ -16,7 +16,7 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 
-use super::batch::{EpochOrderedLoader, SpikeBatch, SpikeBatcher, SpikeDataset};
+use super::batch::{EpochOrderedLoader, SampleRows, SpikeBatch, SpikeDataset};
 use super::checkpoint::{
     best_path, check_record, checkpoint_dir, checkpoint_epochs, state_path, BestNetwork,
     CheckpointRecorder, SkippedCheckpoint, TrainerState, CHECKPOINTS_KEPT,
@@ -179,21 +179,23 @@ where
 
     let n_train = train.items().len();
     let n_valid = validation.items().len();
-    let batcher = SpikeBatcher::new(n_in);
+    let train_rows = SampleRows::new(&train, n_in);
     let loader_train = EpochOrderedLoader::placed(
-        DataLoaderBuilder::<B, _, SpikeBatch<B>>::new(batcher)
+        DataLoaderBuilder::<B, _, SpikeBatch<B>>::new(train_rows.clone())
             .batch_size(config.batch_size)
             .shuffle(config.seed)
             .set_device(device.clone())
-            .build(train),
+            .build(train_rows),
         device,
         resumed_from,
     );
-    let loader_valid =
-        DataLoaderBuilder::<B::InnerBackend, _, SpikeBatch<B::InnerBackend>>::new(batcher)
-            .batch_size(VALIDATION_BATCH)
-            .set_device(device.clone())
-            .build(validation);
+    let valid_rows = SampleRows::new(&validation, n_in);
+    let loader_valid = DataLoaderBuilder::<B::InnerBackend, _, SpikeBatch<B::InnerBackend>>::new(
+        valid_rows.clone(),
+    )
+    .batch_size(VALIDATION_BATCH)
+    .set_device(device.clone())
+    .build(valid_rows);
 
     let interrupter = Interrupter::new();
     let resumed_best = match resumed_state.as_ref().and_then(|s| s.best_epoch) {
