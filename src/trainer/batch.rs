@@ -124,7 +124,8 @@ pub(crate) struct SampleRows {
 }
 
 impl SampleRows {
-    pub(crate) fn new(dataset: &SpikeDataset, n_inputs: usize) -> Self {
+    /// The dataset's samples; the items themselves are released.
+    pub(crate) fn new(dataset: SpikeDataset, n_inputs: usize) -> Self {
         let items = dataset.items();
         let mut times = Vec::with_capacity(items.len() * n_inputs);
         for item in items {
@@ -231,7 +232,7 @@ mod tests {
             })
             .collect();
         let dataset = SpikeDataset::new(items.clone(), 3, 3).unwrap();
-        let rows = SampleRows::new(&dataset, 3);
+        let rows = SampleRows::new(dataset, 3);
         assert_eq!(rows.len(), 7);
         assert_eq!(rows.get(6), Some(6));
         assert_eq!(rows.get(7), None);

@@ -179,7 +179,7 @@ where
 
     let n_train = train.items().len();
     let n_valid = validation.items().len();
-    let train_rows = SampleRows::new(&train, n_in);
+    let train_rows = SampleRows::new(train, n_in);
     let loader_train = EpochOrderedLoader::placed(
         DataLoaderBuilder::<B, _, SpikeBatch<B>>::new(train_rows.clone())
             .batch_size(config.batch_size)
@@ -189,7 +189,7 @@ where
         device,
         resumed_from,
     );
-    let valid_rows = SampleRows::new(&validation, n_in);
+    let valid_rows = SampleRows::new(validation, n_in);
     let loader_valid = DataLoaderBuilder::<B::InnerBackend, _, SpikeBatch<B::InnerBackend>>::new(
         valid_rows.clone(),
     )
