@@ -34,18 +34,27 @@ impl SpikeBatcher {
 
     /// Stacks `items` on `device` (what [`Batcher::batch`] does).
     pub fn stack<B: Backend>(&self, items: &[ClassItem], device: &B::Device) -> SpikeBatch<B> {
-        let n = items.len();
-        let mut times = Vec::with_capacity(n * self.n_inputs);
-        for item in items {
-            times.extend_from_slice(&item.features);
-        }
-        let input_times =
-            Tensor::<B, 2>::from_data(TensorData::new(times, [n, self.n_inputs]), device);
-        let labels: Vec<i64> = items.iter().map(|s| s.label as i64).collect();
-        let labels = Tensor::<B, 1, Int>::from_data(TensorData::new(labels, [n]), device);
-        SpikeBatch {
-            input_times,
-            labels,
+        let (times, labels) = rows_of(items, self.n_inputs);
+        SpikeBatch::from_rows(times, labels, self.n_inputs, device)
+    }
+}
+
+/// The items' input times, row-major `[items, n_inputs]`, and their labels.
+fn rows_of(items: &[ClassItem], n_inputs: usize) -> (Vec<f64>, Vec<i64>) {
+    let mut times = Vec::with_capacity(items.len() * n_inputs);
+    for item in items {
+        times.extend_from_slice(&item.features);
+    }
+    (times, items.iter().map(|s| s.label as i64).collect())
+}
+
+impl<B: Backend> SpikeBatch<B> {
+    /// A batch from row-major input times (`n_inputs` per sample) and one label per sample.
+    fn from_rows(times: Vec<f64>, labels: Vec<i64>, n_inputs: usize, device: &B::Device) -> Self {
+        let n = labels.len();
+        Self {
+            input_times: Tensor::from_data(TensorData::new(times, [n, n_inputs]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [n]), device),
         }
     }
 }
@@ -126,14 +135,10 @@ pub(crate) struct SampleRows {
 impl SampleRows {
     /// The dataset's samples; the items themselves are released.
     pub(crate) fn new(dataset: SpikeDataset, n_inputs: usize) -> Self {
-        let items = dataset.items();
-        let mut times = Vec::with_capacity(items.len() * n_inputs);
-        for item in items {
-            times.extend_from_slice(&item.features);
-        }
+        let (times, labels) = rows_of(dataset.items(), n_inputs);
         Self {
             times: times.into(),
-            labels: items.iter().map(|s| s.label as i64).collect(),
+            labels: labels.into(),
             n_inputs,
         }
     }
@@ -151,16 +156,13 @@ impl Dataset<usize> for SampleRows {
 
 impl<B: Backend> Batcher<B, usize, SpikeBatch<B>> for SampleRows {
     fn batch(&self, indices: Vec<usize>, device: &B::Device) -> SpikeBatch<B> {
-        let (n, m) = (indices.len(), self.n_inputs);
-        let mut times = Vec::with_capacity(n * m);
+        let m = self.n_inputs;
+        let mut times = Vec::with_capacity(indices.len() * m);
         for &i in &indices {
             times.extend_from_slice(&self.times[i * m..(i + 1) * m]);
         }
-        let labels: Vec<i64> = indices.iter().map(|&i| self.labels[i]).collect();
-        SpikeBatch {
-            input_times: Tensor::<B, 2>::from_data(TensorData::new(times, [n, m]), device),
-            labels: Tensor::<B, 1, Int>::from_data(TensorData::new(labels, [n]), device),
-        }
+        let labels = indices.iter().map(|&i| self.labels[i]).collect();
+        SpikeBatch::from_rows(times, labels, m, device)
     }
 }
 
