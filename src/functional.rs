@@ -107,18 +107,12 @@ mod tests {
         let delays: Vec<f64> = (0..n_in * n_out)
             .map(|k| 0.05 * ((k * 2) % 5) as f64)
             .collect();
-        let transposed = |v: &[f64], rows: usize, cols: usize| -> Vec<f64> {
-            (0..cols)
-                .flat_map(|c| (0..rows).map(move |r| (r, c)))
-                .map(|(r, c)| v[r * cols + c])
-                .collect()
-        };
         let op = SpikeOp::new(LifParams::ideal(), GradientOptions::default()).unwrap();
         let run = |strided: bool| {
             let make = |v: &[f64], rows: usize, cols: usize| {
                 if strided {
                     // Stored as [cols, rows], read through a transposed (strided) view.
-                    tensor2(transposed(v, rows, cols), [cols, rows]).transpose()
+                    tensor2(crate::kernel::transpose(v, rows, cols), [cols, rows]).transpose()
                 } else {
                     tensor2(v.to_vec(), [rows, cols])
                 }

@@ -368,7 +368,7 @@ fn input_factors(lif: &Lif, t_in: &[f64], out: &mut [f64]) -> Option<f64> {
 }
 
 /// `[rows, cols]` row-major into `[cols, rows]` row-major.
-fn transpose(values: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+pub(crate) fn transpose(values: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     let mut out = vec![0.0; values.len()];
     for r in 0..rows {
         for c in 0..cols {
