@@ -4,7 +4,12 @@
 //!
 //! `cargo bench --bench floor [-- MODEL.json]` (default: the trained h30-ws network of
 //! `artifacts/yinyang/h30-ws-seed0/model.json`) prints a table and writes
-//! `artifacts/bench/floor.json`.
+//! `artifacts/bench/floor.json`, with each layer's forward and backward pass timed on its own.
+//!
+//! For instruction counts (`valgrind --tool=callgrind`), `DELGRAD_FLOOR_ONE_EPOCH=1` runs one
+//! epoch of the bare kernels on one thread and nothing else; `DELGRAD_FLOOR_ONE_EPOCH=forward:K`
+//! (or `backward:K`) runs only layer K's forward (backward) pass of that epoch, so the kernel's
+//! inclusive count is that layer's.
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -51,6 +56,14 @@ impl Work {
             self.scans
         }
     }
+}
+
+/// One batch's input, output and output gradient of every layer.
+struct LayerBatches {
+    len: usize,
+    /// Training batch (forward and backward) or validation batch (forward only).
+    backward: bool,
+    io: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)>,
 }
 
 /// Counts one layer's work on `input` ([batch, n_in]) and returns its output times.
@@ -173,13 +186,88 @@ fn main() {
             }
         }
     };
+    // Every layer's input, output and output gradient for every batch of the epoch, so that
+    // one layer's pass can be run (and timed) on its own.
+    let batches: Vec<LayerBatches> = [(&train, true), (&val, false)]
+        .into_iter()
+        .flat_map(|(set, backward)| set.chunks(BATCH).map(move |c| (c, backward)))
+        .map(|(chunk, backward)| {
+            let mut x = encoding.encode_batch(chunk);
+            let mut io = Vec::new();
+            for (k, (w, d)) in layers.iter().enumerate() {
+                let d = d.as_ref().map(|v| v.as_slice());
+                let out = kernel::forward(&lif, dims_of(k, chunk.len()), &x, w, &d);
+                io.push((x, out.clone(), Vec::new()));
+                x = out;
+            }
+            let mut grad = vec![1e-3; x.len()];
+            for k in (0..layers.len()).rev() {
+                io[k].2 = grad;
+                let (w, d) = &layers[k];
+                let d = d.as_ref().map(|v| v.as_slice());
+                let (input, output, g) = &io[k];
+                let dims = dims_of(k, chunk.len());
+                grad = kernel::backward(
+                    &lif,
+                    &GradientOptions::reference(),
+                    dims,
+                    input,
+                    w,
+                    &d,
+                    output,
+                    g,
+                )
+                .input;
+            }
+            LayerBatches {
+                len: chunk.len(),
+                backward,
+                io,
+            }
+        })
+        .collect();
+    // One pass of one layer over the epoch: forward over every batch, backward over the
+    // training batches, as in training.
+    let layer_pass = |backward: bool, k: usize| {
+        let (w, d) = &layers[k];
+        let d = d.as_ref().map(|v| v.as_slice());
+        for batch in &batches {
+            let (input, output, grad) = &batch.io[k];
+            let dims = dims_of(k, batch.len);
+            if backward {
+                if batch.backward {
+                    let opts = GradientOptions::reference();
+                    black_box(kernel::backward(
+                        &lif, &opts, dims, input, w, &d, output, grad,
+                    ));
+                }
+            } else {
+                black_box(kernel::forward(&lif, dims, input, w, &d));
+            }
+        }
+    };
     // For instruction counts (valgrind --tool=callgrind): one epoch on one thread, nothing else.
-    if std::env::var_os("DELGRAD_FLOOR_ONE_EPOCH").is_some() {
+    if let Some(what) = std::env::var_os("DELGRAD_FLOOR_ONE_EPOCH") {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap();
-        pool.install(epoch);
+        let what = what.to_string_lossy().into_owned();
+        match what.split_once(':') {
+            Some((pass, k)) => {
+                let k: usize = k
+                    .parse()
+                    .expect("DELGRAD_FLOOR_ONE_EPOCH=forward:K or backward:K");
+                assert!(k < layers.len(), "the network has {} layers", layers.len());
+                let backward = match pass {
+                    "forward" => false,
+                    "backward" => true,
+                    _ => panic!("DELGRAD_FLOOR_ONE_EPOCH=forward:K or backward:K"),
+                };
+                pool.install(|| layer_pass(backward, k));
+            }
+            None => pool.install(epoch),
+        }
         return;
     }
     // Work of one epoch: forward and backward of every training batch, forward of validation.
@@ -231,6 +319,34 @@ fn main() {
     let one_thread = time_epoch(1);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let all_threads = time_epoch(cores);
+    // Each layer's passes on their own, on one thread and on all: which layer and direction the
+    // time goes to, and how well each splits.
+    let time_pass = |backward: bool, k: usize, threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        median(
+            (0..REPEATS)
+                .map(|_| {
+                    let start = Instant::now();
+                    pool.install(|| layer_pass(backward, k));
+                    start.elapsed().as_secs_f64()
+                })
+                .collect(),
+        )
+    };
+    let passes: Vec<(bool, usize)> = (0..layers.len())
+        .map(|k| (false, k))
+        .chain((0..layers.len()).rev().map(|k| (true, k)))
+        .collect();
+    let per_layer: Vec<(bool, usize, f64, f64)> = passes
+        .iter()
+        .map(|&(backward, k)| {
+            let one = time_pass(backward, k, 1);
+            (backward, k, one, time_pass(backward, k, cores))
+        })
+        .collect();
 
     let per_sample = |w: &Work| w.candidates as f64 / w.scans as f64;
     println!(
@@ -268,6 +384,32 @@ fn main() {
         one_thread * 300.0,
         all_threads * 300.0
     );
+    println!("pass      layer     1 thread   {cores} threads   split");
+    for &(backward, k, one, all) in &per_layer {
+        let d = dims_of(k, BATCH);
+        println!(
+            "{:<9} {:>3}-{:<3} {:>8.2} ms {:>8.2} ms {:>7.2}x",
+            if backward { "backward" } else { "forward" },
+            d.n_in,
+            d.n_out,
+            one * 1e3,
+            all * 1e3,
+            one / all
+        );
+    }
+    let layer_json: Vec<serde_json::Value> = per_layer
+        .iter()
+        .map(|&(backward, k, one, all)| {
+            let d = dims_of(k, BATCH);
+            serde_json::json!({
+                "pass": if backward { "backward" } else { "forward" },
+                "layer": k,
+                "n_in": d.n_in,
+                "n_out": d.n_out,
+                "seconds_per_epoch": { "threads_1": one, format!("threads_{cores}"): all },
+            })
+        })
+        .collect();
     let json = serde_json::json!({
         "command": "cargo bench --bench floor",
         "model": path,
@@ -277,6 +419,7 @@ fn main() {
         "unit_ns": { "exp": exp_ns, "ln": ln_ns, "sqrt": sqrt_ns },
         "floor_seconds_per_epoch_one_core": floor_ns * 1e-9,
         "kernel_seconds_per_epoch": { "threads_1": one_thread, format!("threads_{cores}"): all_threads },
+        "layers": layer_json,
         "repeats": REPEATS,
         "statistic": "median",
     });
