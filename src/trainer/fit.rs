@@ -63,6 +63,10 @@ pub struct FitOutcome<B: Backend> {
 /// On Linux the calling thread runs under the `SCHED_BATCH` scheduling policy until `fit`
 /// returns (as do the threads started meanwhile), so that the per-step hand-offs to Burn's
 /// event threads do not preempt it; its previous policy is restored on return.
+///
+/// Setting the environment variable `DELGRAD_PLAIN_SCHEDULING` (to anything but empty or `0`)
+/// turns both off: training then runs on rayon's usual pool under the thread's own policy, with
+/// the same results, more slowly on a small network.
 pub fn fit<B>(
     config: &TrainerConfig,
     train: Vec<ClassItem>,
@@ -77,6 +81,9 @@ where
     B::InnerBackend: SpikeBackend,
 {
     let run = || fit_here::<B>(config, train, validation, run_dir, resume, progress, device);
+    if super::workers::plain_scheduling() {
+        return run();
+    }
     super::workers::run_as_batch(|| {
         if B::runs_cpu_kernels() {
             super::workers::run_with_awake_workers(run)

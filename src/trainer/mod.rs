@@ -60,6 +60,7 @@ pub use config::{BumpRule, ComputeDevice, LayerSpec, ModelSelection, TrainerConf
 pub use fit::{fit, FitOutcome};
 pub use metrics::{EpochBar, EpochCallback, EpochMetrics, Progress, METRICS_HEADER};
 pub use step::{TrainHooks, Trainee};
+pub use workers::PLAIN_SCHEDULING_ENV;
 
 #[cfg(test)]
 mod tests {

@@ -17,8 +17,24 @@
 //! Linux provides for such non-interactive work: a woken batch thread waits for the next
 //! scheduling point instead of preempting.
 
+use std::ffi::OsStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// Environment variable that turns both measures off: set to anything but empty or `0`,
+/// training runs on the caller's thread and rayon's usual pool, under the thread's own
+/// scheduling policy. For machines that share their cores with other work (a spinning worker
+/// keeps a core busy for the whole training) or that need their scheduling left alone.
+pub const PLAIN_SCHEDULING_ENV: &str = "DELGRAD_PLAIN_SCHEDULING";
+
+/// Whether [`PLAIN_SCHEDULING_ENV`] asks for plain scheduling.
+pub(crate) fn plain_scheduling() -> bool {
+    plain_scheduling_from(std::env::var_os(PLAIN_SCHEDULING_ENV).as_deref())
+}
+
+fn plain_scheduling_from(value: Option<&OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
+}
 
 /// Runs `f` with the calling thread under Linux's `SCHED_BATCH` scheduling policy, which every
 /// thread it starts meanwhile inherits (the kernels' pool, Burn's event and checkpoint threads,
@@ -147,6 +163,15 @@ impl Drop for StopOnDrop {
 mod tests {
     use super::*;
     use rayon::prelude::*;
+
+    #[test]
+    fn plain_scheduling_is_asked_for_by_any_value_but_empty_or_zero() {
+        assert!(!plain_scheduling_from(None));
+        assert!(!plain_scheduling_from(Some(OsStr::new(""))));
+        assert!(!plain_scheduling_from(Some(OsStr::new("0"))));
+        assert!(plain_scheduling_from(Some(OsStr::new("1"))));
+        assert!(plain_scheduling_from(Some(OsStr::new("yes"))));
+    }
 
     #[test]
     fn runs_the_work_and_stops_the_spinning_workers() {
