@@ -130,6 +130,23 @@ fn unit_cost(f: impl Fn(f64) -> f64) -> f64 {
     best
 }
 
+/// Median wall time of `REPEATS` runs of `f` on a fresh pool of `threads` threads.
+fn median_seconds(threads: usize, f: &(dyn Fn() + Sync)) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    median(
+        (0..REPEATS)
+            .map(|_| {
+                let start = Instant::now();
+                pool.install(f);
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -301,40 +318,13 @@ fn main() {
     };
     let floor_ns = transcendental(&fwd, false) + transcendental(&bwd, true);
 
-    let time_epoch = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        median(
-            (0..REPEATS)
-                .map(|_| {
-                    let start = Instant::now();
-                    pool.install(epoch);
-                    start.elapsed().as_secs_f64()
-                })
-                .collect(),
-        )
-    };
-    let one_thread = time_epoch(1);
+    let one_thread = median_seconds(1, &epoch);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let all_threads = time_epoch(cores);
+    let all_threads = median_seconds(cores, &epoch);
     // Each layer's passes on their own, on one thread and on all: which layer and direction the
     // time goes to, and how well each splits.
     let time_pass = |backward: bool, k: usize, threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        median(
-            (0..REPEATS)
-                .map(|_| {
-                    let start = Instant::now();
-                    pool.install(|| layer_pass(backward, k));
-                    start.elapsed().as_secs_f64()
-                })
-                .collect(),
-        )
+        median_seconds(threads, &|| layer_pass(backward, k))
     };
     let passes: Vec<(bool, usize)> = (0..layers.len())
         .map(|k| (false, k))
