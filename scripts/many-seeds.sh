@@ -4,7 +4,8 @@
 # under the reference's bumping rule (`--bump-rule layer`) with seeds 0-39 into
 # artifacts/many-seeds-h5-ws-layer-rule/, and the h5-ws network with h30-ws's learning rates
 # (`--preset h30-ws --hidden 5`) into artifacts/many-seeds-h5-h30ws-lrs/; two runs at a time;
-# each run is compacted to summary.json, metrics.csv and config.json, each directory gets
+# each run is compacted to summary.json, metrics.csv and config.json (and model.json for the
+# chip-aware presets, whose accuracy depends on the noise draw), each directory gets
 # results.{json,md}, and artifacts/many-seeds/test_accuracy_by_seed.png draws them all.
 # Usage: scripts/many-seeds.sh
 set -euo pipefail
@@ -21,8 +22,12 @@ run() {
   if [ -f "$run_dir/summary.json" ]; then return; fi
   ./target/release/examples/yinyang --preset "$preset" --seed "$seed" --out "$run_dir" --quiet "$@" \
     | tail -n 1
+  local keep=()
+  # A chip-aware network's accuracy depends on the noise draw: keep the network (8 KB), so that
+  # it can be evaluated over more draws later without training it again.
+  case $preset in hw-*) keep=(! -name model.json) ;; esac
   find "$run_dir" -mindepth 1 -maxdepth 1 ! -name summary.json ! -name metrics.csv \
-    ! -name config.json -exec rm -rf {} +
+    ! -name config.json ${keep[@]+"${keep[@]}"} -exec rm -rf {} +
 }
 export -f run
 {
