@@ -64,8 +64,8 @@ pub struct FitOutcome<B: Backend> {
 /// returns (as do the threads started meanwhile), so that the per-step hand-offs to Burn's
 /// event threads do not preempt it; its previous policy is restored on return.
 ///
-/// Setting the environment variable `DELGRAD_PLAIN_SCHEDULING` (to anything but empty or `0`)
-/// turns both off: training then runs on rayon's usual pool under the thread's own policy, with
+/// Setting the environment variable [`DELGRAD_PLAIN_SCHEDULING`](super::PLAIN_SCHEDULING_ENV)
+/// (to anything but empty or `0`) turns both off: training then runs on rayon's usual pool under the thread's own policy, with
 /// the same results, more slowly on a small network.
 pub fn fit<B>(
     config: &TrainerConfig,
