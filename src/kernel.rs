@@ -190,9 +190,10 @@ pub fn forward_perturbed(
                 vec![0.0f64; n_in],
                 vec![0.0f64; n_in],
                 vec![0u64; n_in],
+                SmallScratch::default(),
             )
         },
-        |(pairs, arrivals, order, exps, in_factors, keys), (b, out_row)| {
+        |(pairs, arrivals, order, exps, in_factors, keys, small), (b, out_row)| {
             let t_in = &input[b * n_in..(b + 1) * n_in];
             let bb = b as u64;
             match delays {
@@ -206,9 +207,26 @@ pub fn forward_perturbed(
                         Some(_) => input_factors(&lifs[0], t_in, in_factors),
                         None => None,
                     };
+                    // Small fan-ins without jitter take the stack-array scan.
+                    let small_factors = match (factored, &synaptic_factors, jitter) {
+                        (Some(_), Some(f), None) if n_in <= SMALL_FAN_IN => Some(f),
+                        _ => None,
+                    };
                     for (j, out) in out_row.iter_mut().enumerate() {
                         let w_row = &weights_t[j * n_in..(j + 1) * n_in];
                         let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
+                        if let Some(f) = small_factors {
+                            *out = small_synaptic_scan(
+                                small,
+                                lif_of(j),
+                                t_in,
+                                d_row,
+                                w_row,
+                                in_factors,
+                                &f[j * n_in..(j + 1) * n_in],
+                            );
+                            continue;
+                        }
                         match jitter {
                             // `+ 0.0` as with jitter: it turns -0 into +0, which orders alike.
                             None => {
@@ -226,17 +244,14 @@ pub fn forward_perturbed(
                         }
                         arrival_order(n_in, |i| arrivals[i], keys, order);
                         *out = match (factored, &synaptic_factors) {
-                            (Some(_), Some(f)) => {
-                                let f_row = &f[j * n_in..(j + 1) * n_in];
-                                let e = |i: usize| in_factors[i] * f_row[i];
-                                let inv_first = 1.0 / e(order[0]);
-                                lif_of(j).first_spike_with_exps(
-                                    n_in,
-                                    |k| arrivals[order[k]],
-                                    |k| w_row[order[k]],
-                                    |k| e(order[k]) * inv_first,
-                                )
-                            }
+                            (Some(_), Some(f)) => factored_synaptic_scan(
+                                lif_of(j),
+                                arrivals,
+                                order,
+                                w_row,
+                                in_factors,
+                                &f[j * n_in..(j + 1) * n_in],
+                            ),
                             _ => lif_of(j).first_spike(
                                 n_in,
                                 |k| arrivals[order[k]],
@@ -285,6 +300,149 @@ pub fn forward_perturbed(
         },
     );
     output
+}
+
+/// The scan of one neuron with synaptic delays in arrival order `order`, with the exponential
+/// terms as products of the input factors and the neuron's delay factors `f_row`.
+#[inline]
+fn factored_synaptic_scan(
+    lif: &Lif,
+    arrivals: &[f64],
+    order: &[usize],
+    w_row: &[f64],
+    in_factors: &[f64],
+    f_row: &[f64],
+) -> f64 {
+    let e = |i: usize| in_factors[i] * f_row[i];
+    let inv_first = 1.0 / e(order[0]);
+    lif.first_spike_with_exps(
+        arrivals.len(),
+        |k| arrivals[order[k]],
+        |k| w_row[order[k]],
+        |k| e(order[k]) * inv_first,
+    )
+}
+
+/// Fan-in up to which a synaptic-delay neuron's scan runs on stack arrays (see
+/// [`small_synaptic_scan`]).
+const SMALL_FAN_IN: usize = 8;
+
+/// Stack buffers of [`small_synaptic_scan`], reused from neuron to neuron.
+#[derive(Default)]
+struct SmallScratch {
+    arrivals: [f64; SMALL_FAN_IN],
+    weights: [f64; SMALL_FAN_IN],
+    exps: [f64; SMALL_FAN_IN],
+    keys: [u64; SMALL_FAN_IN],
+    sorted: [(f64, f64, f64); SMALL_FAN_IN],
+}
+
+/// [`factored_synaptic_scan`] of one neuron with at most [`SMALL_FAN_IN`] inputs, from its input
+/// times `t_in` and delays `d_row`: the arrival order through packed keys as in
+/// [`arrival_order`], then every input's arrival, weight and exponential term gathered once into
+/// sorted stack arrays, so that the scan reads them without indirection or bounds checks, and
+/// keys sorted by a comparator network. The same operations on the same values: the same bits
+/// (tested). Yin-Yang's hidden layer (4 inputs) is the case it is for: see docs/speed.md.
+#[inline]
+fn small_synaptic_scan(
+    scratch: &mut SmallScratch,
+    lif: &Lif,
+    t_in: &[f64],
+    d_row: &[f64],
+    w_row: &[f64],
+    in_factors: &[f64],
+    f_row: &[f64],
+) -> f64 {
+    const M: usize = SMALL_FAN_IN;
+    let n = t_in.len().min(M);
+    let SmallScratch {
+        arrivals,
+        weights,
+        exps,
+        keys,
+        sorted,
+    } = scratch;
+    let bits = usize::BITS - (n.max(2) - 1).leading_zeros();
+    let mask = (1u64 << bits) - 1;
+    // `+ 0.0` as in the general path: it turns -0 into +0, which orders alike.
+    for (i, (((((a, w), e), key), &t), &d)) in arrivals
+        .iter_mut()
+        .zip(weights.iter_mut())
+        .zip(exps.iter_mut())
+        .zip(keys.iter_mut())
+        .zip(t_in)
+        .zip(d_row)
+        .enumerate()
+    {
+        *a = t + d + 0.0;
+        *key = (monotone_bits(*a) & !mask) | i as u64;
+        *w = w_row[i];
+        *e = in_factors[i] * f_row[i];
+    }
+    // Keys past the fan-in sort after every real one (an arrival at +inf included), so the
+    // first n sorted keys are the real ones in order.
+    keys[n..].fill(u64::MAX);
+    if n <= 4 {
+        sort_network_4(keys);
+    } else {
+        sort_network_8(keys);
+    }
+    let keys = &keys[..n];
+    // `& (M - 1)` changes no index below M; it lets the compiler drop the bounds checks.
+    let index = |key: u64| ((key & mask) as usize) & (M - 1);
+    let inv_first = 1.0 / exps[index(keys[0])];
+    for (s, &key) in sorted.iter_mut().zip(keys.iter()) {
+        let i = index(key);
+        *s = (arrivals[i], weights[i], exps[i] * inv_first);
+    }
+    let sorted = &sorted[..n];
+    lif.first_spike_with_exps(n, |k| sorted[k].0, |k| sorted[k].1, |k| sorted[k].2)
+}
+
+/// `k[i], k[j] = min, max` without a branch.
+#[inline(always)]
+fn compare_exchange(k: &mut [u64; SMALL_FAN_IN], i: usize, j: usize) {
+    let (a, b) = (k[i], k[j]);
+    k[i] = a.min(b);
+    k[j] = a.max(b);
+}
+
+/// Sorts `k[..4]` with the optimal 5-comparator network (no branches to mispredict, unlike a
+/// general sort's comparisons of random keys).
+#[inline]
+fn sort_network_4(k: &mut [u64; SMALL_FAN_IN]) {
+    for (i, j) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
+        compare_exchange(k, i, j);
+    }
+}
+
+/// Sorts all 8 keys with the optimal 19-comparator network.
+#[inline]
+fn sort_network_8(k: &mut [u64; SMALL_FAN_IN]) {
+    const PAIRS: [(usize, usize); 19] = [
+        (0, 2),
+        (1, 3),
+        (4, 6),
+        (5, 7),
+        (0, 4),
+        (1, 5),
+        (2, 6),
+        (3, 7),
+        (0, 1),
+        (2, 3),
+        (4, 5),
+        (6, 7),
+        (2, 4),
+        (3, 5),
+        (1, 4),
+        (3, 6),
+        (1, 2),
+        (3, 4),
+        (5, 6),
+    ];
+    for (i, j) in PAIRS {
+        compare_exchange(k, i, j);
+    }
 }
 
 /// Rows up to this many inputs are ordered through packed integer keys (see [`arrival_order`]).
@@ -636,6 +794,99 @@ mod tests {
                 arrival_order(n, |i| times[i], &mut keys, &mut order);
                 assert_eq!(order, stable_order(&times), "n = {n}: {times:?}");
             }
+        }
+    }
+
+    /// The small-fan-in scan on stack arrays and the general one (heap rows read through the
+    /// order) agree to the last bit, ties, never-spiking inputs and -0 included, for both neuron
+    /// kinds.
+    #[test]
+    fn small_synaptic_scan_matches_the_general_scan_bitwise() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut scratch = SmallScratch::default();
+        let mut spikes = 0;
+        let mut cases = 0;
+        for params in [LifParams::ideal(), LifParams::hardware()] {
+            let lif = params.build().unwrap();
+            for n in 1..=SMALL_FAN_IN {
+                for _ in 0..400 {
+                    let t_in: Vec<f64> = (0..n)
+                        .map(|_| match rng.random_range(0..12) {
+                            0 => f64::INFINITY,
+                            1 => -0.0,
+                            2 => 0.5,
+                            _ => rng.random_range(0.0..3.0),
+                        })
+                        .collect();
+                    let d_row: Vec<f64> = (0..n)
+                        .map(|_| match rng.random_range(0..6) {
+                            0 => 0.0,
+                            _ => rng.random_range(0.0..1.0),
+                        })
+                        .collect();
+                    let w_row: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..4.0)).collect();
+                    let mut in_factors = vec![0.0; n];
+                    let (Some(_), Some(f_row)) = (
+                        input_factors(&lif, &t_in, &mut in_factors),
+                        delay_factors(&lif, &d_row),
+                    ) else {
+                        continue;
+                    };
+                    let arrivals: Vec<f64> =
+                        t_in.iter().zip(&d_row).map(|(t, d)| t + d + 0.0).collect();
+                    let (mut keys, mut order) = (vec![0u64; n], vec![0usize; n]);
+                    arrival_order(n, |i| arrivals[i], &mut keys, &mut order);
+                    let general = factored_synaptic_scan(
+                        &lif,
+                        &arrivals,
+                        &order,
+                        &w_row,
+                        &in_factors,
+                        &f_row,
+                    );
+                    let small = small_synaptic_scan(
+                        &mut scratch,
+                        &lif,
+                        &t_in,
+                        &d_row,
+                        &w_row,
+                        &in_factors,
+                        &f_row,
+                    );
+                    assert_eq!(
+                        small.to_bits(),
+                        general.to_bits(),
+                        "{t_in:?} {d_row:?} {w_row:?}: {small} against {general}"
+                    );
+                    cases += 1;
+                    spikes += usize::from(general.is_finite());
+                }
+            }
+        }
+        // Both outcomes occur often enough for the comparison to mean something.
+        assert!(
+            cases > 5000 && spikes > cases / 4 && spikes < cases,
+            "{spikes} of {cases}"
+        );
+    }
+
+    /// By the 0-1 principle a comparator network sorts every input when it sorts every input
+    /// of zeros and ones.
+    #[test]
+    fn sorting_networks_sort_every_zero_one_input() {
+        for bits in 0u32..256 {
+            let mut keys = [0u64; SMALL_FAN_IN];
+            for (i, k) in keys.iter_mut().enumerate() {
+                *k = u64::from(bits >> i & 1);
+            }
+            let mut four = keys;
+            sort_network_4(&mut four);
+            assert!(four[..4].is_sorted(), "{bits:08b}: {four:?}");
+            assert_eq!(four[4..], keys[4..]);
+            sort_network_8(&mut keys);
+            assert!(keys.is_sorted(), "{bits:08b}: {keys:?}");
         }
     }
 
