@@ -58,13 +58,16 @@ impl Work {
     }
 }
 
-/// One batch's input, output and output gradient of every layer.
+/// One batch's input, output, output gradient and (training batches) kept input factors of
+/// every layer.
 struct LayerBatches {
     len: usize,
     /// Training batch (forward and backward) or validation batch (forward only).
     backward: bool,
-    io: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)>,
+    io: Vec<LayerIo>,
 }
+
+type LayerIo = (Vec<f64>, Vec<f64>, Vec<f64>, Option<kernel::InputFactors>);
 
 /// Counts one layer's work on `input` ([batch, n_in]) and returns its output times.
 fn count(
@@ -177,16 +180,23 @@ fn main() {
                 let mut saved = Vec::new();
                 for (k, (w, d)) in layers.iter().enumerate() {
                     let d = d.as_ref().map(|v| v.as_slice());
-                    let out = kernel::forward(&lif, dims_of(k, chunk.len()), &x, w, &d);
-                    saved.push((x, out.clone()));
+                    let dims = dims_of(k, chunk.len());
+                    // A training pass keeps its input factors for the backward pass, as in
+                    // training.
+                    let (out, kept) = if backward {
+                        kernel::forward_keeping_factors(&lif, dims, &x, w, &d)
+                    } else {
+                        (kernel::forward(&lif, dims, &x, w, &d), None)
+                    };
+                    saved.push((x, out.clone(), kept));
                     x = out;
                 }
                 if backward {
                     let mut grad = vec![1e-3; x.len()];
                     for (k, (w, d)) in layers.iter().enumerate().rev() {
                         let d = d.as_ref().map(|v| v.as_slice());
-                        let (input, output) = &saved[k];
-                        let g = kernel::backward(
+                        let (input, output, kept) = &saved[k];
+                        let g = kernel::backward_with_factors(
                             &lif,
                             &GradientOptions::reference(),
                             dims_of(k, chunk.len()),
@@ -195,6 +205,7 @@ fn main() {
                             &d,
                             output,
                             &grad,
+                            kept.as_ref(),
                         );
                         grad = g.input;
                     }
@@ -213,8 +224,9 @@ fn main() {
             let mut io = Vec::new();
             for (k, (w, d)) in layers.iter().enumerate() {
                 let d = d.as_ref().map(|v| v.as_slice());
-                let out = kernel::forward(&lif, dims_of(k, chunk.len()), &x, w, &d);
-                io.push((x, out.clone(), Vec::new()));
+                let (out, kept) =
+                    kernel::forward_keeping_factors(&lif, dims_of(k, chunk.len()), &x, w, &d);
+                io.push((x, out.clone(), Vec::new(), kept));
                 x = out;
             }
             let mut grad = vec![1e-3; x.len()];
@@ -222,9 +234,9 @@ fn main() {
                 io[k].2 = grad;
                 let (w, d) = &layers[k];
                 let d = d.as_ref().map(|v| v.as_slice());
-                let (input, output, g) = &io[k];
+                let (input, output, g, kept) = &io[k];
                 let dims = dims_of(k, chunk.len());
-                grad = kernel::backward(
+                grad = kernel::backward_with_factors(
                     &lif,
                     &GradientOptions::reference(),
                     dims,
@@ -233,6 +245,7 @@ fn main() {
                     &d,
                     output,
                     g,
+                    kept.as_ref(),
                 )
                 .input;
             }
@@ -249,15 +262,25 @@ fn main() {
         let (w, d) = &layers[k];
         let d = d.as_ref().map(|v| v.as_slice());
         for batch in &batches {
-            let (input, output, grad) = &batch.io[k];
+            let (input, output, grad, kept) = &batch.io[k];
             let dims = dims_of(k, batch.len);
             if backward {
                 if batch.backward {
                     let opts = GradientOptions::reference();
-                    black_box(kernel::backward(
-                        &lif, &opts, dims, input, w, &d, output, grad,
+                    black_box(kernel::backward_with_factors(
+                        &lif,
+                        &opts,
+                        dims,
+                        input,
+                        w,
+                        &d,
+                        output,
+                        grad,
+                        kept.as_ref(),
                     ));
                 }
+            } else if batch.backward {
+                black_box(kernel::forward_keeping_factors(&lif, dims, input, w, &d));
             } else {
                 black_box(kernel::forward(&lif, dims, input, w, &d));
             }

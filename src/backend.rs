@@ -92,6 +92,36 @@ pub trait SpikeBackend: Backend {
         op: &SpikeOp,
     ) -> Result<SpikeGradients<FloatTensor<Self>>>;
 
+    /// [`spike_forward`](Self::spike_forward) for a pass whose backward pass will run: also
+    /// returns what [`spike_backward_reusing`](Self::spike_backward_reusing) can reuse instead
+    /// of computing it again. Defaults to keeping nothing.
+    fn spike_forward_for_backward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        op: &SpikeOp,
+    ) -> Result<(FloatTensor<Self>, ForwardResiduals)> {
+        Ok((
+            Self::spike_forward(input, weights, delays, op)?,
+            ForwardResiduals::default(),
+        ))
+    }
+
+    /// [`spike_backward`](Self::spike_backward) given the residuals of the forward pass that
+    /// produced `output` from the same input, weights and delays. Defaults to ignoring them.
+    fn spike_backward_reusing(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        output: FloatTensor<Self>,
+        grad_output: FloatTensor<Self>,
+        op: &SpikeOp,
+        residuals: &ForwardResiduals,
+    ) -> Result<SpikeGradients<FloatTensor<Self>>> {
+        let _ = residuals;
+        Self::spike_backward(input, weights, delays, output, grad_output, op)
+    }
+
     /// Whether the op runs on the CPU kernels of `delgrad::kernel` (parallel over samples on
     /// rayon's workers), which the trainer then keeps awake between calls. Defaults to `false`.
     fn runs_cpu_kernels() -> bool {
@@ -121,6 +151,12 @@ pub trait SpikeBackend: Backend {
         None
     }
 }
+
+/// What a forward pass of the spiking op computed that its backward pass can reuse (the CPU
+/// kernels with synaptic delays: every sample's input factors, one exponential per input).
+/// Opaque; empty for backends and passes that keep nothing.
+#[derive(Debug, Clone, Default)]
+pub struct ForwardResiduals(Option<Arc<kernel::InputFactors>>);
 
 /// What [`SpikeBackend::spike_loss`] returns.
 #[derive(Debug, Clone)]
@@ -242,6 +278,38 @@ fn ndarray_tensor(values: Vec<f64>, shape: Vec<usize>, dtype: DType) -> NdArrayT
     NdArrayTensor::from_data(data)
 }
 
+/// The NdArray forward pass, keeping the kernel's input factors if asked (an unperturbed pass
+/// only: the backward pass computes the nominal model).
+fn ndarray_forward(
+    input: NdArrayTensor,
+    weights: NdArrayTensor,
+    delays: Delays<NdArrayTensor>,
+    op: &SpikeOp,
+    keep: bool,
+) -> Result<(NdArrayTensor, ForwardResiduals)> {
+    let dims = layer_dims(&input.shape(), &weights.shape())?;
+    if let Some(d) = delays.values() {
+        check_delay_shape(dims, delays.kind(), &d.shape())?;
+    }
+    let dtype = input.dtype();
+    let t_in = ndarray_values(&input)?;
+    let w = ndarray_values(&weights)?;
+    let d = delays.values().map(ndarray_values).transpose()?;
+    let d = Delays::from_kind(delays.kind(), d.as_deref());
+    kernel::validate(dims, &t_in, &w, &d)?;
+    let (out, kept) = match op.perturbation.as_deref() {
+        None if keep => kernel::forward_keeping_factors(&op.lif, dims, &t_in, &w, &d),
+        perturbation => (
+            kernel::forward_perturbed(&op.lif, dims, &t_in, &w, &d, perturbation),
+            None,
+        ),
+    };
+    Ok((
+        ndarray_tensor(out, vec![dims.batch, dims.n_out], dtype),
+        ForwardResiduals(kept.map(Arc::new)),
+    ))
+}
+
 impl<E: FloatNdArrayElement, I: IntNdArrayElement, Q: QuantElement> SpikeBackend
     for NdArray<E, I, Q>
 where
@@ -258,19 +326,16 @@ where
         delays: Delays<FloatTensor<Self>>,
         op: &SpikeOp,
     ) -> Result<FloatTensor<Self>> {
-        let dims = layer_dims(&input.shape(), &weights.shape())?;
-        if let Some(d) = delays.values() {
-            check_delay_shape(dims, delays.kind(), &d.shape())?;
-        }
-        let dtype = input.dtype();
-        let t_in = ndarray_values(&input)?;
-        let w = ndarray_values(&weights)?;
-        let d = delays.values().map(ndarray_values).transpose()?;
-        let d = Delays::from_kind(delays.kind(), d.as_deref());
-        kernel::validate(dims, &t_in, &w, &d)?;
-        let out =
-            kernel::forward_perturbed(&op.lif, dims, &t_in, &w, &d, op.perturbation.as_deref());
-        Ok(ndarray_tensor(out, vec![dims.batch, dims.n_out], dtype))
+        Ok(ndarray_forward(input, weights, delays, op, false)?.0)
+    }
+
+    fn spike_forward_for_backward(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        op: &SpikeOp,
+    ) -> Result<(FloatTensor<Self>, ForwardResiduals)> {
+        ndarray_forward(input, weights, delays, op, true)
     }
 
     fn spike_backward(
@@ -280,6 +345,26 @@ where
         output: FloatTensor<Self>,
         grad_output: FloatTensor<Self>,
         op: &SpikeOp,
+    ) -> Result<SpikeGradients<FloatTensor<Self>>> {
+        Self::spike_backward_reusing(
+            input,
+            weights,
+            delays,
+            output,
+            grad_output,
+            op,
+            &ForwardResiduals::default(),
+        )
+    }
+
+    fn spike_backward_reusing(
+        input: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        delays: Delays<FloatTensor<Self>>,
+        output: FloatTensor<Self>,
+        grad_output: FloatTensor<Self>,
+        op: &SpikeOp,
+        residuals: &ForwardResiduals,
     ) -> Result<SpikeGradients<FloatTensor<Self>>> {
         let dims = layer_dims(&input.shape(), &weights.shape())?;
         let kind = delays.kind();
@@ -294,7 +379,17 @@ where
         let d = Delays::from_kind(kind, d.as_deref());
         let t_out = ndarray_values(&output)?;
         let g_out = ndarray_values(&grad_output)?;
-        let grads = kernel::backward(&op.lif, &op.gradients, dims, &t_in, &w, &d, &t_out, &g_out);
+        let grads = kernel::backward_with_factors(
+            &op.lif,
+            &op.gradients,
+            dims,
+            &t_in,
+            &w,
+            &d,
+            &t_out,
+            &g_out,
+            residuals.0.as_deref(),
+        );
         Ok(SpikeGradients {
             input: ndarray_tensor(grads.input, vec![dims.batch, dims.n_in], dtype),
             weights: ndarray_tensor(grads.weights, vec![dims.n_in, dims.n_out], dtype),
@@ -358,18 +453,20 @@ struct SpikeState<B: Backend> {
     delays: Delays<FloatTensor<B>>,
     output: FloatTensor<B>,
     op: SpikeOp,
+    residuals: ForwardResiduals,
 }
 
 impl<B: SpikeBackend> SpikeState<B> {
     fn gradients(self, grad_output: FloatTensor<B>) -> SpikeGradients<FloatTensor<B>> {
         // Shapes and values were validated by the forward pass that produced this state.
-        B::spike_backward(
+        B::spike_backward_reusing(
             self.input,
             self.weights,
             self.delays,
             self.output,
             grad_output,
             &self.op,
+            &self.residuals,
         )
         .expect("spike backward on inputs already validated by its forward pass")
     }
@@ -476,19 +573,32 @@ impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
         op: &SpikeOp,
     ) -> Result<FloatTensor<Self>> {
         let inner_delays = delays.as_ref().map(|d| d.primitive.clone());
-        let output = B::spike_forward(
-            input.primitive.clone(),
-            weights.primitive.clone(),
-            inner_delays.clone(),
-            op,
-        )?;
-        let state = |output: &FloatTensor<B>| SpikeState::<B> {
-            input: input.primitive.clone(),
-            weights: weights.primitive.clone(),
-            delays: inner_delays.clone(),
-            output: output.clone(),
-            // The backward pass uses the nominal model with the observed spike times.
-            op: op.nominal(),
+        // Only a pass whose backward pass will run keeps what that pass can reuse.
+        let forward = || {
+            B::spike_forward(
+                input.primitive.clone(),
+                weights.primitive.clone(),
+                inner_delays.clone(),
+                op,
+            )
+        };
+        let forward_with_state = || {
+            let (output, residuals) = B::spike_forward_for_backward(
+                input.primitive.clone(),
+                weights.primitive.clone(),
+                inner_delays.clone(),
+                op,
+            )?;
+            let state = SpikeState::<B> {
+                input: input.primitive.clone(),
+                weights: weights.primitive.clone(),
+                delays: inner_delays.clone(),
+                output: output.clone(),
+                // The backward pass uses the nominal model with the observed spike times.
+                op: op.nominal(),
+                residuals,
+            };
+            Ok::<_, Error>((state, output))
         };
         Ok(match delays.values() {
             None => match SpikeBackwardNoDelay
@@ -497,10 +607,10 @@ impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
                 .stateful()
             {
                 OpsKind::Tracked(prep) => {
-                    let s = state(&output);
-                    prep.finish(s, output)
+                    let (state, output) = forward_with_state()?;
+                    prep.finish(state, output)
                 }
-                OpsKind::UnTracked(prep) => prep.finish(output),
+                OpsKind::UnTracked(prep) => prep.finish(forward()?),
             },
             Some(d) => match SpikeBackwardDelay
                 .prepare::<C>([input.node.clone(), weights.node.clone(), d.node.clone()])
@@ -508,10 +618,10 @@ impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
                 .stateful()
             {
                 OpsKind::Tracked(prep) => {
-                    let s = state(&output);
-                    prep.finish(s, output)
+                    let (state, output) = forward_with_state()?;
+                    prep.finish(state, output)
                 }
-                OpsKind::UnTracked(prep) => prep.finish(output),
+                OpsKind::UnTracked(prep) => prep.finish(forward()?),
             },
         })
     }
@@ -553,5 +663,69 @@ impl<B: Backend> LayerDelays<B> {
             |t| t.into_primitive().tensor(),
             |t| t.into_primitive().tensor(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Cpu = NdArray<f64>;
+
+    /// The NdArray backend's forward pass for a backward pass keeps input factors (synaptic
+    /// delays only), and its backward pass gives the same bits with them as without.
+    #[test]
+    fn ndarray_backward_reusing_the_forward_factors_changes_no_bit() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(9);
+        let op = SpikeOp::new(LifParams::ideal(), GradientOptions::reference()).unwrap();
+        let (batch, n_in, n_out) = (20, 5, 4);
+        let mut values = |n: usize, range: std::ops::Range<f64>| -> Vec<f64> {
+            (0..n).map(|_| rng.random_range(range.clone())).collect()
+        };
+        let input = values(batch * n_in, 0.0..2.0);
+        let weights = values(n_in * n_out, 0.2..1.5);
+        let delays = values(n_in * n_out, 0.0..0.5);
+        let grad_output = values(batch * n_out, -1.0..1.0);
+        let tensor = |v: &[f64], shape: Vec<usize>| ndarray_tensor(v.to_vec(), shape, DType::F64);
+        let x = || tensor(&input, vec![batch, n_in]);
+        let w = || tensor(&weights, vec![n_in, n_out]);
+        let g = || tensor(&grad_output, vec![batch, n_out]);
+        let synaptic = || Delays::Synaptic(tensor(&delays, vec![n_in, n_out]));
+        let (output, residuals) =
+            Cpu::spike_forward_for_backward(x(), w(), synaptic(), &op).unwrap();
+        assert!(residuals.0.is_some());
+        let plain_output = Cpu::spike_forward(x(), w(), synaptic(), &op).unwrap();
+        let bits = |t: &NdArrayTensor| -> Vec<u64> {
+            ndarray_values(t)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(bits(&output), bits(&plain_output));
+        assert!(ndarray_values(&output)
+            .unwrap()
+            .iter()
+            .any(|t| t.is_finite()));
+        let plain = Cpu::spike_backward(x(), w(), synaptic(), output.clone(), g(), &op).unwrap();
+        let reused =
+            Cpu::spike_backward_reusing(x(), w(), synaptic(), output.clone(), g(), &op, &residuals)
+                .unwrap();
+        assert_eq!(bits(&plain.input), bits(&reused.input));
+        assert_eq!(bits(&plain.weights), bits(&reused.weights));
+        assert_eq!(
+            bits(plain.delays.as_ref().unwrap()),
+            bits(reused.delays.as_ref().unwrap())
+        );
+        assert!(ndarray_values(&plain.weights)
+            .unwrap()
+            .iter()
+            .any(|&v| v != 0.0));
+        // Other delay kinds keep nothing.
+        let axonal = Delays::Axonal(tensor(&delays[..n_in], vec![n_in]));
+        let (_, residuals) = Cpu::spike_forward_for_backward(x(), w(), axonal, &op).unwrap();
+        assert!(residuals.0.is_none());
     }
 }

@@ -152,10 +152,56 @@ pub fn forward_perturbed(
     delays: &Delays<&[f64]>,
     perturbation: Option<&Perturbation>,
 ) -> Vec<f64> {
+    forward_keeping(lif, dims, input, weights, delays, perturbation, false).0
+}
+
+/// The input factors e^{(t_i - t_ref)/tau} that a forward pass with synaptic delays computed for
+/// every sample, kept for [`backward_with_factors`], which would otherwise compute the same
+/// values again (one exponential per input and sample).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputFactors {
+    n_in: usize,
+    /// Per sample: t_ref, or NaN where the forward pass found no factors (no finite input, or
+    /// a factor out of range), as the backward pass would.
+    t_ref: Vec<f64>,
+    /// `[batch, n_in]`.
+    values: Vec<f64>,
+}
+
+impl InputFactors {
+    /// Sample `b`'s reference time and factors, `None` where there are none.
+    fn row(&self, b: usize) -> Option<(f64, &[f64])> {
+        let t_ref = *self.t_ref.get(b)?;
+        let row = self.values.get(b * self.n_in..(b + 1) * self.n_in)?;
+        (!t_ref.is_nan()).then_some((t_ref, row))
+    }
+}
+
+/// [`forward`] that also returns the input factors it computed, for [`backward_with_factors`]:
+/// `Some` for synaptic delays whose factors are in range, `None` otherwise.
+pub fn forward_keeping_factors(
+    lif: &Lif,
+    dims: LayerDims,
+    input: &[f64],
+    weights: &[f64],
+    delays: &Delays<&[f64]>,
+) -> (Vec<f64>, Option<InputFactors>) {
+    forward_keeping(lif, dims, input, weights, delays, None, true)
+}
+
+fn forward_keeping(
+    lif: &Lif,
+    dims: LayerDims,
+    input: &[f64],
+    weights: &[f64],
+    delays: &Delays<&[f64]>,
+    perturbation: Option<&Perturbation>,
+    keep_factors: bool,
+) -> (Vec<f64>, Option<InputFactors>) {
     let LayerDims { batch, n_in, n_out } = dims;
     let mut output = vec![f64::INFINITY; batch * n_out];
     if n_out == 0 || n_in == 0 {
-        return output;
+        return (output, None);
     }
     // One neuron model per postsynaptic neuron only when thresholds differ.
     let lifs: Vec<Lif> = match perturbation.and_then(|p| p.thresholds.as_ref()) {
@@ -181,125 +227,144 @@ pub fn forward_perturbed(
         (Delays::Synaptic(_), None) => delay_factors(&lifs[0], &synaptic_t),
         _ => None,
     };
-    output.par_chunks_mut(n_out).enumerate().for_each_init(
-        || {
-            (
-                vec![(0.0f64, 0.0f64); n_in],
-                vec![0.0f64; n_in],
-                vec![0usize; n_in],
-                vec![0.0f64; n_in],
-                vec![0.0f64; n_in],
-                vec![0u64; n_in],
-                SmallScratch::default(),
-            )
-        },
-        |(pairs, arrivals, order, exps, in_factors, keys, small), (b, out_row)| {
-            let t_in = &input[b * n_in..(b + 1) * n_in];
-            let bb = b as u64;
-            match delays {
-                Delays::Synaptic(_) => {
-                    // Every neuron sees its own arrival order: sort its arrivals, then let the
-                    // scan read weights and exponential terms through the order, so that only
-                    // the inputs it reaches (up to the spike) are touched. The exponential
-                    // term e^{(arrival - t_ref)/tau} is a product of precomputed factors (no
-                    // exponential per synapse) unless jitter or extreme times forbid it.
-                    let factored = match &synaptic_factors {
-                        Some(_) => input_factors(&lifs[0], t_in, in_factors),
-                        None => None,
-                    };
-                    // Small fan-ins without jitter take the stack-array scan.
-                    let small_factors = match (factored, &synaptic_factors, jitter) {
-                        (Some(_), Some(f), None) if n_in <= SMALL_FAN_IN => Some(f),
-                        _ => None,
-                    };
-                    for (j, out) in out_row.iter_mut().enumerate() {
-                        let w_row = &weights_t[j * n_in..(j + 1) * n_in];
-                        let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
-                        if let Some(f) = small_factors {
-                            *out = small_synaptic_scan(
-                                small,
-                                lif_of(j),
-                                t_in,
-                                d_row,
-                                w_row,
-                                in_factors,
-                                &f[j * n_in..(j + 1) * n_in],
-                            );
-                            continue;
-                        }
-                        match jitter {
-                            // `+ 0.0` as with jitter: it turns -0 into +0, which orders alike.
-                            None => {
-                                for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d_row) {
-                                    *a = t + d + 0.0;
-                                }
-                            }
-                            Some(jit) => {
-                                for (i, a) in arrivals.iter_mut().enumerate() {
-                                    let key =
-                                        (bb * n_in as u64 + i as u64) * n_out as u64 + j as u64;
-                                    *a = t_in[i] + d_row[i] + jit.draw(key);
-                                }
-                            }
-                        }
-                        arrival_order(n_in, |i| arrivals[i], keys, order);
-                        *out = match (factored, &synaptic_factors) {
-                            (Some(_), Some(f)) => factored_synaptic_scan(
-                                lif_of(j),
-                                arrivals,
-                                order,
-                                w_row,
-                                in_factors,
-                                &f[j * n_in..(j + 1) * n_in],
-                            ),
-                            _ => lif_of(j).first_spike(
-                                n_in,
-                                |k| arrivals[order[k]],
-                                |k| w_row[order[k]],
-                            ),
-                        };
-                    }
-                }
-                _ => {
-                    // The arrival order is the same for every postsynaptic neuron: sort once.
-                    // Dendritic delays are added per neuron below, after the shared sort.
-                    for (i, pair) in pairs.iter_mut().enumerate() {
-                        pair.0 = match delays {
-                            Delays::Axonal(d) => {
-                                t_in[i] + d[i] + jitter_at(bb * n_in as u64 + i as u64)
-                            }
-                            _ => t_in[i],
-                        };
-                    }
-                    arrival_order(n_in, |i| pairs[i].0, keys, order);
-                    // Sorted arrivals in the pairs' second slot, contiguous for the scans, and their
-                    // exponential terms, shared by every neuron (a dendritic delay shifts all of a
-                    // neuron's arrivals alike).
-                    for k in 0..n_in {
-                        pairs[k].1 = pairs[order[k]].0;
-                    }
-                    let first = pairs[0].1;
-                    for (e, pair) in exps.iter_mut().zip(pairs.iter()) {
-                        *e = lifs[0].exp_rel(pair.1 - first);
-                    }
-                    for (j, out) in out_row.iter_mut().enumerate() {
-                        let w_row = &weights_t[j * n_in..(j + 1) * n_in];
-                        let shift = match delays {
-                            Delays::Dendritic(d) => d[j] + jitter_at(bb * n_out as u64 + j as u64),
-                            _ => 0.0,
-                        };
-                        *out = lif_of(j).first_spike_with_exps(
-                            n_in,
-                            |k| pairs[k].1 + shift,
-                            |k| w_row[order[k]],
-                            |k| exps[k],
-                        );
-                    }
-                }
-            }
-        },
-    );
+    // Each sample's input factors go to its row of one batch-wide block, kept for the backward
+    // pass if asked for (otherwise the block has one slot per sample, unused).
+    let keep_factors = keep_factors && synaptic_factors.is_some();
+    let factor_len = if synaptic_factors.is_some() { n_in } else { 1 };
+    let mut factor_values = vec![0.0f64; batch * factor_len];
+    let mut t_refs = vec![f64::NAN; batch];
     output
+        .par_chunks_mut(n_out)
+        .zip(factor_values.par_chunks_mut(factor_len))
+        .zip(t_refs.par_iter_mut())
+        .enumerate()
+        .for_each_init(
+            || {
+                (
+                    vec![(0.0f64, 0.0f64); n_in],
+                    vec![0.0f64; n_in],
+                    vec![0usize; n_in],
+                    vec![0.0f64; n_in],
+                    vec![0u64; n_in],
+                    SmallScratch::default(),
+                )
+            },
+            |(pairs, arrivals, order, exps, keys, small), (b, ((out_row, in_factors), t_ref))| {
+                let t_in = &input[b * n_in..(b + 1) * n_in];
+                let bb = b as u64;
+                match delays {
+                    Delays::Synaptic(_) => {
+                        // Every neuron sees its own arrival order: sort its arrivals, then let the
+                        // scan read weights and exponential terms through the order, so that only
+                        // the inputs it reaches (up to the spike) are touched. The exponential
+                        // term e^{(arrival - t_ref)/tau} is a product of precomputed factors (no
+                        // exponential per synapse) unless jitter or extreme times forbid it.
+                        let factored = match &synaptic_factors {
+                            Some(_) => input_factors(&lifs[0], t_in, in_factors),
+                            None => None,
+                        };
+                        *t_ref = factored.unwrap_or(f64::NAN);
+                        let in_factors: &[f64] = in_factors;
+                        // Small fan-ins without jitter take the stack-array scan.
+                        let small_factors = match (factored, &synaptic_factors, jitter) {
+                            (Some(_), Some(f), None) if n_in <= SMALL_FAN_IN => Some(f),
+                            _ => None,
+                        };
+                        for (j, out) in out_row.iter_mut().enumerate() {
+                            let w_row = &weights_t[j * n_in..(j + 1) * n_in];
+                            let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
+                            if let Some(f) = small_factors {
+                                *out = small_synaptic_scan(
+                                    small,
+                                    lif_of(j),
+                                    t_in,
+                                    d_row,
+                                    w_row,
+                                    in_factors,
+                                    &f[j * n_in..(j + 1) * n_in],
+                                );
+                                continue;
+                            }
+                            match jitter {
+                                // `+ 0.0` as with jitter: it turns -0 into +0, which orders alike.
+                                None => {
+                                    for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d_row) {
+                                        *a = t + d + 0.0;
+                                    }
+                                }
+                                Some(jit) => {
+                                    for (i, a) in arrivals.iter_mut().enumerate() {
+                                        let key =
+                                            (bb * n_in as u64 + i as u64) * n_out as u64 + j as u64;
+                                        *a = t_in[i] + d_row[i] + jit.draw(key);
+                                    }
+                                }
+                            }
+                            arrival_order(n_in, |i| arrivals[i], keys, order);
+                            *out = match (factored, &synaptic_factors) {
+                                (Some(_), Some(f)) => factored_synaptic_scan(
+                                    lif_of(j),
+                                    arrivals,
+                                    order,
+                                    w_row,
+                                    in_factors,
+                                    &f[j * n_in..(j + 1) * n_in],
+                                ),
+                                _ => lif_of(j).first_spike(
+                                    n_in,
+                                    |k| arrivals[order[k]],
+                                    |k| w_row[order[k]],
+                                ),
+                            };
+                        }
+                    }
+                    _ => {
+                        // The arrival order is the same for every postsynaptic neuron: sort once.
+                        // Dendritic delays are added per neuron below, after the shared sort.
+                        for (i, pair) in pairs.iter_mut().enumerate() {
+                            pair.0 = match delays {
+                                Delays::Axonal(d) => {
+                                    t_in[i] + d[i] + jitter_at(bb * n_in as u64 + i as u64)
+                                }
+                                _ => t_in[i],
+                            };
+                        }
+                        arrival_order(n_in, |i| pairs[i].0, keys, order);
+                        // Sorted arrivals in the pairs' second slot, contiguous for the scans, and their
+                        // exponential terms, shared by every neuron (a dendritic delay shifts all of a
+                        // neuron's arrivals alike).
+                        for k in 0..n_in {
+                            pairs[k].1 = pairs[order[k]].0;
+                        }
+                        let first = pairs[0].1;
+                        for (e, pair) in exps.iter_mut().zip(pairs.iter()) {
+                            *e = lifs[0].exp_rel(pair.1 - first);
+                        }
+                        for (j, out) in out_row.iter_mut().enumerate() {
+                            let w_row = &weights_t[j * n_in..(j + 1) * n_in];
+                            let shift = match delays {
+                                Delays::Dendritic(d) => {
+                                    d[j] + jitter_at(bb * n_out as u64 + j as u64)
+                                }
+                                _ => 0.0,
+                            };
+                            *out = lif_of(j).first_spike_with_exps(
+                                n_in,
+                                |k| pairs[k].1 + shift,
+                                |k| w_row[order[k]],
+                                |k| exps[k],
+                            );
+                        }
+                    }
+                }
+            },
+        );
+    let kept = keep_factors.then_some(InputFactors {
+        n_in,
+        t_ref: t_refs,
+        values: factor_values,
+    });
+    (output, kept)
 }
 
 /// The scan of one neuron with synaptic delays in arrival order `order`, with the exponential
@@ -556,7 +621,38 @@ pub fn backward(
     output: &[f64],
     grad_output: &[f64],
 ) -> SpikeGradients<Vec<f64>> {
+    backward_with_factors(
+        lif,
+        options,
+        dims,
+        input,
+        weights,
+        delays,
+        output,
+        grad_output,
+        None,
+    )
+}
+
+/// [`backward`] reusing the input factors that [`forward_keeping_factors`] computed for the same
+/// input, neuron and delays (the same values; factors of another shape are not used).
+#[allow(clippy::too_many_arguments)]
+pub fn backward_with_factors(
+    lif: &Lif,
+    options: &GradientOptions,
+    dims: LayerDims,
+    input: &[f64],
+    weights: &[f64],
+    delays: &Delays<&[f64]>,
+    output: &[f64],
+    grad_output: &[f64],
+    kept: Option<&InputFactors>,
+) -> SpikeGradients<Vec<f64>> {
     let LayerDims { batch, n_in, n_out } = dims;
+    // Only a synaptic forward pass keeps factors, and only for this batch's shape.
+    let kept = kept.filter(|k| {
+        matches!(delays, Delays::Synaptic(_)) && k.n_in == n_in && k.t_ref.len() == batch
+    });
     let n_w = n_in * n_out;
     let kind = delays.kind();
     let n_d = kind.len(n_in, n_out);
@@ -614,9 +710,13 @@ pub fn backward(
             for (r, grad_in_row) in grad_in_block.chunks_mut(n_in).enumerate() {
                 let b = first + r;
                 let t_in = &input[b * n_in..(b + 1) * n_in];
-                let t_ref = match factors {
-                    Some(_) => input_factors(lif, t_in, &mut in_f),
-                    None => None,
+                let (t_ref, in_f): (Option<f64>, &[f64]) = match (factors, kept) {
+                    (None, _) => (None, &in_f),
+                    (Some(_), Some(k)) => match k.row(b) {
+                        Some((t_ref, row)) => (Some(t_ref), row),
+                        None => (None, &in_f),
+                    },
+                    (Some(_), None) => (input_factors(lif, t_in, &mut in_f), &in_f),
                 };
                 // Without delays or with axonal ones, every neuron sees the same arrivals.
                 match delays {
@@ -870,6 +970,104 @@ mod tests {
             cases > 5000 && spikes > cases / 4 && spikes < cases,
             "{spikes} of {cases}"
         );
+    }
+
+    /// The backward pass gives the same bits with the forward pass's input factors as without
+    /// them: random synaptic layers, inputs that never spike, samples whose factors leave the
+    /// range (no factors kept for them), both neuron kinds and gradient options.
+    #[test]
+    fn backward_with_kept_factors_matches_backward_bitwise() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut kept_rows = 0;
+        let mut dropped_rows = 0;
+        let mut layers_with_gradients = 0;
+        for params in [LifParams::ideal(), LifParams::hardware()] {
+            let lif = params.build().unwrap();
+            for (n_in, n_out) in [(1, 1), (4, 30), (5, 3), (30, 3), (9, 7)] {
+                let batch = 40;
+                let dims = LayerDims { batch, n_in, n_out };
+                let input: Vec<f64> = (0..batch * n_in)
+                    .map(|k| match (k / n_in, rng.random_range(0..10)) {
+                        // A sample far beyond the factors' range, one that never spikes.
+                        (0, _) => 400.0 * (k % n_in) as f64,
+                        (1, _) => f64::INFINITY,
+                        (_, 0) => f64::INFINITY,
+                        _ => rng.random_range(0.0..2.0),
+                    })
+                    .collect();
+                let weights: Vec<f64> = (0..n_in * n_out)
+                    .map(|_| rng.random_range(-0.5..3.0) * 3.0 / (n_in as f64).sqrt())
+                    .collect();
+                let d: Vec<f64> = (0..n_in * n_out)
+                    .map(|_| rng.random_range(0.0..1.0))
+                    .collect();
+                let delays = Delays::Synaptic(&d[..]);
+                let (output, kept) = forward_keeping_factors(&lif, dims, &input, &weights, &delays);
+                assert_eq!(output, forward(&lif, dims, &input, &weights, &delays));
+                let kept = kept.expect("synaptic delays in range keep their factors");
+                for b in 0..batch {
+                    if kept.row(b).is_some() {
+                        kept_rows += 1;
+                    } else {
+                        dropped_rows += 1;
+                    }
+                }
+                let grad_output: Vec<f64> = (0..batch * n_out)
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect();
+                for options in [GradientOptions::exact(), GradientOptions::reference()] {
+                    let args = (&lif, &options, dims, &input[..], &weights[..], &delays);
+                    let plain = backward(
+                        args.0,
+                        args.1,
+                        args.2,
+                        args.3,
+                        args.4,
+                        args.5,
+                        &output,
+                        &grad_output,
+                    );
+                    let reused = backward_with_factors(
+                        args.0,
+                        args.1,
+                        args.2,
+                        args.3,
+                        args.4,
+                        args.5,
+                        &output,
+                        &grad_output,
+                        Some(&kept),
+                    );
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&plain.input), bits(&reused.input));
+                    assert_eq!(bits(&plain.weights), bits(&reused.weights));
+                    assert_eq!(
+                        bits(plain.delays.as_deref().unwrap()),
+                        bits(reused.delays.as_deref().unwrap())
+                    );
+                    layers_with_gradients += usize::from(plain.weights.iter().any(|&g| g != 0.0));
+                }
+            }
+        }
+        assert!(
+            kept_rows > 300 && dropped_rows >= 20,
+            "{kept_rows} {dropped_rows}"
+        );
+        // Of 2 neuron kinds x 5 shapes x 2 options; a 1-input layer may stay silent.
+        assert!(layers_with_gradients >= 16, "{layers_with_gradients}");
+        // Other delay kinds keep nothing.
+        let lif = LifParams::ideal().build().unwrap();
+        let dims = LayerDims {
+            batch: 1,
+            n_in: 2,
+            n_out: 1,
+        };
+        for delays in [Delays::None, Delays::Axonal(&[0.1, 0.2][..])] {
+            let (_, kept) = forward_keeping_factors(&lif, dims, &[0.1, 0.2], &[2.0, 2.0], &delays);
+            assert!(kept.is_none());
+        }
     }
 
     /// By the 0-1 principle a comparator network sorts every input when it sorts every input
