@@ -608,7 +608,8 @@ const MIN_BLOCK: usize = 8;
 /// Backward pass: exact gradients of a scalar loss given `grad_output = dL/d output`.
 ///
 /// Recomputes each spike's causal set from the output time (every input that arrived no later),
-/// so the forward pass stores nothing. NaN error signals count as zero; silent neurons and spikes
+/// so the forward pass stores nothing of its scan ([`backward_with_factors`] reuses its input
+/// factors, values of the input times alone). NaN error signals count as zero; silent neurons and spikes
 /// the ideal model cannot produce get zero gradients (docs/model.md).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
