@@ -419,6 +419,7 @@ fn small_synaptic_scan(
     f_row: &[f64],
 ) -> f64 {
     const M: usize = SMALL_FAN_IN;
+    debug_assert!(t_in.len() <= M, "only for fan-ins up to {M}");
     let n = t_in.len().min(M);
     let SmallScratch {
         arrivals,
@@ -427,8 +428,7 @@ fn small_synaptic_scan(
         keys,
         sorted,
     } = scratch;
-    let bits = usize::BITS - (n.max(2) - 1).leading_zeros();
-    let mask = (1u64 << bits) - 1;
+    let mask = index_mask(n);
     // `+ 0.0` as in the general path: it turns -0 into +0, which orders alike.
     for (i, (((((a, w), e), key), &t), &d)) in arrivals
         .iter_mut()
@@ -440,7 +440,7 @@ fn small_synaptic_scan(
         .enumerate()
     {
         *a = t + d + 0.0;
-        *key = (monotone_bits(*a) & !mask) | i as u64;
+        *key = packed_key(*a, i, mask);
         *w = w_row[i];
         *e = in_factors[i] * f_row[i];
     }
@@ -524,10 +524,9 @@ const PACKED_ORDER_MAX: usize = 1 << 12;
 #[inline]
 fn arrival_order(n: usize, time: impl Fn(usize) -> f64, keys: &mut [u64], order: &mut [usize]) {
     if n <= PACKED_ORDER_MAX {
-        let bits = usize::BITS - (n.max(2) - 1).leading_zeros();
-        let mask = (1u64 << bits) - 1;
+        let mask = index_mask(n);
         for (i, key) in keys[..n].iter_mut().enumerate() {
-            *key = (monotone_bits(time(i)) & !mask) | i as u64;
+            *key = packed_key(time(i), i, mask);
         }
         keys[..n].sort_unstable();
         for (o, key) in order[..n].iter_mut().zip(&keys[..n]) {
@@ -539,6 +538,19 @@ fn arrival_order(n: usize, time: impl Fn(usize) -> f64, keys: &mut [u64], order:
         }
         order[..n].sort_unstable_by(|&x, &y| time(x).total_cmp(&time(y)).then(x.cmp(&y)));
     }
+}
+
+/// The low bits of a packed key that hold an input's index, for `n` inputs.
+#[inline]
+fn index_mask(n: usize) -> u64 {
+    let bits = usize::BITS - (n.max(2) - 1).leading_zeros();
+    (1u64 << bits) - 1
+}
+
+/// Input `i`'s sort key: its time's order-preserving bits with the lowest ones replaced by `i`.
+#[inline]
+fn packed_key(time: f64, i: usize, mask: u64) -> u64 {
+    (monotone_bits(time) & !mask) | i as u64
 }
 
 /// The bits of a float as an unsigned integer with the same order (`f64::total_cmp`'s order).
