@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::neuron::Lif;
+use crate::neuron::{Lif, LANES};
 use crate::types::{DelayKind, Delays, GradientOptions, LayerDims, SpikeGradients};
 
 /// Checks that slices fit the dimensions and that every value is allowed: input times finite or
@@ -227,6 +227,18 @@ fn forward_keeping(
         (Delays::Synaptic(_), None) => delay_factors(&lifs[0], &synaptic_t),
         _ => None,
     };
+    // Small fan-ins with one neuron model for all: neurons scanned side by side, from
+    // input-major rows padded to whole groups of lanes, where at least half the lanes are
+    // neurons (padding lanes cost vector work, never more than the neurons' own).
+    let lanes = match (delays, &synaptic_factors, lifs.len()) {
+        (Delays::Synaptic(d), Some(_), 1)
+            if n_in <= SMALL_FAN_IN && n_out.div_ceil(LANES) * LANES <= 2 * n_out =>
+        {
+            LaneInputs::new(&lifs[0], n_in, n_out, weights, d)
+        }
+        _ => None,
+    };
+    let lanes = &lanes;
     // Each sample's input factors go to its row of one batch-wide block, kept for the backward
     // pass if asked for (otherwise the block has one slot per sample, unused).
     let keep_factors = keep_factors && synaptic_factors.is_some();
@@ -247,9 +259,11 @@ fn forward_keeping(
                     vec![0.0f64; n_in],
                     vec![0u64; n_in],
                     SmallScratch::default(),
+                    LaneScratch::default(),
                 )
             },
-            |(pairs, arrivals, order, exps, keys, small), (b, ((out_row, in_factors), t_ref))| {
+            |(pairs, arrivals, order, exps, keys, small, lane_scratch),
+             (b, ((out_row, in_factors), t_ref))| {
                 let t_in = &input[b * n_in..(b + 1) * n_in];
                 let bb = b as u64;
                 match delays {
@@ -270,6 +284,19 @@ fn forward_keeping(
                             (Some(_), Some(f), None) if n_in <= SMALL_FAN_IN => Some(f),
                             _ => None,
                         };
+                        if let (Some(_), Some(lanes), None) = (factored, lanes, jitter) {
+                            for (group, out) in out_row.chunks_mut(LANES).enumerate() {
+                                lanes.scan(
+                                    lane_scratch,
+                                    &lifs[0],
+                                    t_in,
+                                    in_factors,
+                                    group * LANES,
+                                    out,
+                                );
+                            }
+                            return;
+                        }
                         for (j, out) in out_row.iter_mut().enumerate() {
                             let w_row = &weights_t[j * n_in..(j + 1) * n_in];
                             let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
@@ -464,6 +491,203 @@ fn small_synaptic_scan(
     lif.first_spike_with_exps(n, |k| sorted[k].0, |k| sorted[k].1, |k| sorted[k].2)
 }
 
+/// The instructions [`LaneInputs::scan`] runs on: the same operations, and so the same bits, on
+/// each (tested); wider vectors where the CPU has them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LaneIsa {
+    /// The build's own target (SSE2 on x86-64).
+    Baseline,
+    /// x86-64 with AVX2, detected at run time.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl LaneIsa {
+    /// The widest this CPU has (the only constructor of the others).
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            return Self::Avx2;
+        }
+        Self::Baseline
+    }
+}
+
+/// A layer's weights, delays and delay factors in input-major rows of whole groups of [`LANES`]
+/// neurons (padding columns repeat the last neuron's, so that padded lanes compute ordinary
+/// values that are then dropped), for [`LaneInputs::scan`].
+struct LaneInputs {
+    isa: LaneIsa,
+    n_in: usize,
+    /// Row length: `n_out` rounded up to whole groups.
+    stride: usize,
+    weights: Vec<f64>,
+    delays: Vec<f64>,
+    factors: Vec<f64>,
+}
+
+impl LaneInputs {
+    /// `None` when a delay factor leaves the factors' range (the one-neuron scans decide then).
+    fn new(lif: &Lif, n_in: usize, n_out: usize, weights: &[f64], delays: &[f64]) -> Option<Self> {
+        let factors = delay_factors(lif, delays)?;
+        let stride = n_out.div_ceil(LANES) * LANES;
+        let pad = |values: &[f64]| -> Vec<f64> {
+            let mut out = Vec::with_capacity(n_in * stride);
+            for row in values.chunks(n_out) {
+                out.extend_from_slice(row);
+                let last = row[n_out - 1];
+                out.resize(out.len() + stride - n_out, last);
+            }
+            out
+        };
+        Some(Self {
+            isa: LaneIsa::detect(),
+            n_in,
+            stride,
+            weights: pad(weights),
+            delays: pad(delays),
+            factors: pad(&factors),
+        })
+    }
+
+    /// First spike times of neurons `first..first + out.len()` (at most [`LANES`]) for one
+    /// sample: arrivals, sort keys, weights and exponential terms of every lane built together,
+    /// the keys sorted with their payloads by the comparator network of [`small_synaptic_scan`],
+    /// then [`Lif::first_spikes_of_lanes`]. The same operations on the same values as
+    /// [`small_synaptic_scan`] of each neuron: the same bits (tested).
+    #[inline]
+    fn scan(
+        &self,
+        scratch: &mut LaneScratch,
+        lif: &Lif,
+        t_in: &[f64],
+        in_factors: &[f64],
+        first: usize,
+        out: &mut [f64],
+    ) {
+        match self.isa {
+            LaneIsa::Baseline => self.scan_any(scratch, lif, t_in, in_factors, first, out),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `LaneIsa::Avx2` is only chosen where the CPU has AVX2.
+            LaneIsa::Avx2 => unsafe { self.scan_avx2(scratch, lif, t_in, in_factors, first, out) },
+        }
+    }
+
+    /// [`LaneInputs::scan`] compiled for AVX2: the lanes' arithmetic in 4-wide vectors. No
+    /// fused multiply-adds (Rust never contracts), so the same bits as the baseline build.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn scan_avx2(
+        &self,
+        scratch: &mut LaneScratch,
+        lif: &Lif,
+        t_in: &[f64],
+        in_factors: &[f64],
+        first: usize,
+        out: &mut [f64],
+    ) {
+        self.scan_any(scratch, lif, t_in, in_factors, first, out);
+    }
+
+    #[inline(always)]
+    fn scan_any(
+        &self,
+        scratch: &mut LaneScratch,
+        lif: &Lif,
+        t_in: &[f64],
+        in_factors: &[f64],
+        first: usize,
+        out: &mut [f64],
+    ) {
+        let n = self.n_in;
+        let mask = index_mask(n);
+        let LaneScratch {
+            arrivals,
+            weights,
+            exps,
+            keys,
+        } = scratch;
+        for i in 0..n {
+            let start = i * self.stride + first;
+            let d = &self.delays[start..start + LANES];
+            let w = &self.weights[start..start + LANES];
+            let f = &self.factors[start..start + LANES];
+            let (t, fi) = (t_in[i], in_factors[i]);
+            for l in 0..LANES {
+                // As in the one-neuron scans: `+ 0.0` turns -0 into +0, factors in this order.
+                let a = t + d[l] + 0.0;
+                arrivals[i][l] = a;
+                keys[i][l] = packed_key(a, i, mask);
+                weights[i][l] = w[l];
+                exps[i][l] = fi * f[l];
+            }
+        }
+        for row in keys[n..].iter_mut() {
+            *row = [u64::MAX; LANES];
+        }
+        let network: &[(usize, usize)] = if n <= 4 { &NETWORK_4 } else { &NETWORK_8 };
+        for &(p, q) in network {
+            for l in 0..LANES {
+                let (kp, kq) = (keys[p][l], keys[q][l]);
+                let swap = kp > kq;
+                keys[p][l] = kp.min(kq);
+                keys[q][l] = kp.max(kq);
+                for rows in [&mut *arrivals, &mut *weights, &mut *exps] {
+                    let (vp, vq) = (rows[p][l], rows[q][l]);
+                    rows[p][l] = if swap { vq } else { vp };
+                    rows[q][l] = if swap { vp } else { vq };
+                }
+            }
+        }
+        let mut inv_first = [0.0; LANES];
+        for l in 0..LANES {
+            inv_first[l] = 1.0 / exps[0][l];
+        }
+        // The first input's term is not read: the scan takes it as exactly 1.
+        for row in exps[1..n].iter_mut() {
+            for l in 0..LANES {
+                row[l] *= inv_first[l];
+            }
+        }
+        lif.first_spikes_of_lanes(n, &arrivals[..n], &weights[..n], &exps[..n], out);
+    }
+}
+
+/// Stack buffers of [`LaneInputs::scan`], reused from group to group.
+#[derive(Default)]
+struct LaneScratch {
+    arrivals: [[f64; LANES]; SMALL_FAN_IN],
+    weights: [[f64; LANES]; SMALL_FAN_IN],
+    exps: [[f64; LANES]; SMALL_FAN_IN],
+    keys: [[u64; LANES]; SMALL_FAN_IN],
+}
+
+/// The optimal 5-comparator network on 4 keys.
+const NETWORK_4: [(usize, usize); 5] = [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)];
+
+/// The optimal 19-comparator network on 8 keys.
+const NETWORK_8: [(usize, usize); 19] = [
+    (0, 2),
+    (1, 3),
+    (4, 6),
+    (5, 7),
+    (0, 4),
+    (1, 5),
+    (2, 6),
+    (3, 7),
+    (0, 1),
+    (2, 3),
+    (4, 5),
+    (6, 7),
+    (2, 4),
+    (3, 5),
+    (1, 4),
+    (3, 6),
+    (1, 2),
+    (3, 4),
+    (5, 6),
+];
+
 /// `k[i], k[j] = min, max` without a branch.
 #[inline(always)]
 fn compare_exchange(k: &mut [u64; SMALL_FAN_IN], i: usize, j: usize) {
@@ -476,7 +700,7 @@ fn compare_exchange(k: &mut [u64; SMALL_FAN_IN], i: usize, j: usize) {
 /// general sort's comparisons of random keys).
 #[inline]
 fn sort_network_4(k: &mut [u64; SMALL_FAN_IN]) {
-    for (i, j) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
+    for (i, j) in NETWORK_4 {
         compare_exchange(k, i, j);
     }
 }
@@ -484,28 +708,7 @@ fn sort_network_4(k: &mut [u64; SMALL_FAN_IN]) {
 /// Sorts all 8 keys with the optimal 19-comparator network.
 #[inline]
 fn sort_network_8(k: &mut [u64; SMALL_FAN_IN]) {
-    const PAIRS: [(usize, usize); 19] = [
-        (0, 2),
-        (1, 3),
-        (4, 6),
-        (5, 7),
-        (0, 4),
-        (1, 5),
-        (2, 6),
-        (3, 7),
-        (0, 1),
-        (2, 3),
-        (4, 5),
-        (6, 7),
-        (2, 4),
-        (3, 5),
-        (1, 4),
-        (3, 6),
-        (1, 2),
-        (3, 4),
-        (5, 6),
-    ];
-    for (i, j) in PAIRS {
+    for (i, j) in NETWORK_8 {
         compare_exchange(k, i, j);
     }
 }
@@ -703,153 +906,159 @@ pub fn backward_with_factors(
 
     // The delay kind is resolved once per neuron, outside the per-input loops: those loops then
     // read and write plain rows.
-    let partial: Vec<(Vec<f64>, Vec<f64>)> = grad_input
+    // Each block's parameter gradients (weights, then delays; synaptic delay gradients
+    // postsynaptic-major like the weights') in one buffer, summed in block order below: the
+    // blocks depend on the batch alone, so the sums do not depend on the threads.
+    let block_grads = n_w + n_d;
+    let mut partial = vec![0.0; batch.div_ceil(block_len) * block_grads];
+    grad_input
         .par_chunks_mut(block_len * n_in)
+        .zip(partial.par_chunks_mut(block_grads))
         .enumerate()
-        .map(|(blk, grad_in_block)| {
-            let mut g_w_t = vec![0.0; n_w];
-            // Synaptic delay gradients accumulate postsynaptic-major, like the weights'.
-            let mut g_d = vec![0.0; n_d];
-            let mut d_w = vec![0.0; n_in];
-            // Each input's dL/d(arrival) for the current neuron (0 outside its causal set).
-            let mut d_a = vec![0.0; n_in];
-            let mut arrivals = vec![0.0; n_in];
-            // Each causal input's exponential term, computed once for the sums and reused for
-            // its derivatives.
-            let mut exps = vec![0.0; n_in];
-            let mut in_f = vec![0.0; n_in];
-            let mut dendritic_factors = vec![0.0; n_in];
-            let first = blk * block_len;
-            for (r, grad_in_row) in grad_in_block.chunks_mut(n_in).enumerate() {
-                let b = first + r;
-                let t_in = &input[b * n_in..(b + 1) * n_in];
-                let (t_ref, in_f): (Option<f64>, &[f64]) = match (factors, kept) {
-                    (None, _) => (None, &in_f),
-                    (Some(_), Some(k)) => match k.row(b) {
-                        Some((t_ref, row)) => (Some(t_ref), row),
-                        None => (None, &in_f),
-                    },
-                    (Some(_), None) => (input_factors(lif, t_in, &mut in_f), &in_f),
-                };
-                // Without delays or with axonal ones, every neuron sees the same arrivals.
-                match delays {
-                    Delays::None => arrivals.copy_from_slice(t_in),
-                    Delays::Axonal(d) => {
-                        for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d.iter()) {
-                            *a = t + d;
-                        }
-                    }
-                    Delays::Synaptic(_) | Delays::Dendritic(_) => {}
-                }
-                for j in 0..n_out {
-                    let t_out = output[b * n_out + j];
-                    let g = grad_output[b * n_out + j];
-                    if !t_out.is_finite() || g == 0.0 || g.is_nan() {
-                        continue;
-                    }
-                    let w_row = &weights_t[j * n_in..(j + 1) * n_in];
+        .for_each_init(
+            || BackwardScratch::new(n_in),
+            |scratch, (blk, (grad_in_block, grads))| {
+                let (g_w_t, g_d) = grads.split_at_mut(n_w);
+                let BackwardScratch {
+                    d_w,
+                    d_a,
+                    arrivals,
+                    exps,
+                    in_f,
+                    dendritic_factors,
+                } = scratch;
+                let first = blk * block_len;
+                for (r, grad_in_row) in grad_in_block.chunks_mut(n_in).enumerate() {
+                    let b = first + r;
+                    let t_in = &input[b * n_in..(b + 1) * n_in];
+                    let (t_ref, in_f): (Option<f64>, &[f64]) = match (factors, kept) {
+                        (None, _) => (None, in_f),
+                        (Some(_), Some(k)) => match k.row(b) {
+                            Some((t_ref, row)) => (Some(t_ref), row),
+                            None => (None, in_f),
+                        },
+                        (Some(_), None) => (input_factors(lif, t_in, in_f), in_f),
+                    };
+                    // Without delays or with axonal ones, every neuron sees the same arrivals.
                     match delays {
-                        Delays::Synaptic(_) => {
-                            let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
-                            for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d_row) {
+                        Delays::None => arrivals.copy_from_slice(t_in),
+                        Delays::Axonal(d) => {
+                            for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d.iter()) {
                                 *a = t + d;
                             }
                         }
-                        Delays::Dendritic(d) => {
-                            for (a, &t) in arrivals.iter_mut().zip(t_in) {
-                                *a = t + d[j];
-                            }
-                        }
-                        Delays::None | Delays::Axonal(_) => {}
+                        Delays::Synaptic(_) | Delays::Dendritic(_) => {}
                     }
-                    // e^{(a_i - t_out)/tau} of the causal inputs: products of precomputed factors
-                    // and one exponential per spike, or one exponential each where factors are
-                    // out of range.
-                    let scale = t_ref
-                        .map(|r| lif.exp_rel(r - t_out))
-                        .filter(|&s| in_factor_range(s));
-                    let mut sums = lif.empty_sums(t_out);
-                    match (scale, factors) {
-                        (Some(s), Some(f)) => {
-                            let f_row: &[f64] = match delays {
-                                Delays::None => ones,
-                                Delays::Axonal(_) => f,
-                                Delays::Synaptic(_) => &f[j * n_in..(j + 1) * n_in],
-                                Delays::Dendritic(_) => {
-                                    dendritic_factors.fill(f[j]);
-                                    &dendritic_factors
-                                }
-                            };
-                            for ((((&a, &w), e), &fi), &fd) in arrivals
-                                .iter()
-                                .zip(w_row)
-                                .zip(exps.iter_mut())
-                                .zip(in_f.iter())
-                                .zip(f_row)
-                            {
-                                if a <= t_out {
-                                    *e = fi * fd * s;
-                                    lif.push_with_exp(&mut sums, a, w, *e);
-                                }
-                            }
-                        }
-                        _ => {
-                            for ((&a, &w), e) in arrivals.iter().zip(w_row).zip(exps.iter_mut()) {
-                                if a <= t_out {
-                                    *e = lif.exp_rel(a - t_out);
-                                    lif.push_with_exp(&mut sums, a, w, *e);
-                                }
-                            }
-                        }
-                    }
-                    let Some(p) = lif.partials(t_out, &sums) else {
-                        continue;
-                    };
-                    let mut largest = 0.0f64;
-                    for (((((&a, &w), &e), dw_i), da_i), gi) in arrivals
-                        .iter()
-                        .zip(w_row)
-                        .zip(exps.iter())
-                        .zip(d_w.iter_mut())
-                        .zip(d_a.iter_mut())
-                        .zip(grad_in_row.iter_mut())
-                    {
-                        if a > t_out {
-                            *dw_i = 0.0;
-                            *da_i = 0.0;
+                    for j in 0..n_out {
+                        let t_out = output[b * n_out + j];
+                        let g = grad_output[b * n_out + j];
+                        if !t_out.is_finite() || g == 0.0 || g.is_nan() {
                             continue;
                         }
-                        let (dw, dt) = p.of_input_with_exp(a, w, e);
-                        *dw_i = g * dw;
-                        largest = largest.max(dw_i.abs());
-                        let ga = g * dt;
-                        *gi += ga;
-                        *da_i = ga;
-                    }
-                    // Adding the zeros of non-causal inputs leaves every sum's bits unchanged
-                    // (a sum that starts at +0 never becomes -0).
-                    match kind {
-                        DelayKind::None => {}
-                        DelayKind::Axonal => add_row(&mut g_d, &d_a),
-                        DelayKind::Synaptic => add_row(&mut g_d[j * n_in..(j + 1) * n_in], &d_a),
-                        DelayKind::Dendritic => {
-                            for v in &d_a {
-                                g_d[j] += v;
+                        let w_row = &weights_t[j * n_in..(j + 1) * n_in];
+                        match delays {
+                            Delays::Synaptic(_) => {
+                                let d_row = &synaptic_t[j * n_in..(j + 1) * n_in];
+                                for ((a, &t), &d) in arrivals.iter_mut().zip(t_in).zip(d_row) {
+                                    *a = t + d;
+                                }
+                            }
+                            Delays::Dendritic(d) => {
+                                for (a, &t) in arrivals.iter_mut().zip(t_in) {
+                                    *a = t + d[j];
+                                }
+                            }
+                            Delays::None | Delays::Axonal(_) => {}
+                        }
+                        // e^{(a_i - t_out)/tau} of the causal inputs: products of precomputed factors
+                        // and one exponential per spike, or one exponential each where factors are
+                        // out of range.
+                        let scale = t_ref
+                            .map(|r| lif.exp_rel(r - t_out))
+                            .filter(|&s| in_factor_range(s));
+                        let mut sums = lif.empty_sums(t_out);
+                        match (scale, factors) {
+                            (Some(s), Some(f)) => {
+                                let f_row: &[f64] = match delays {
+                                    Delays::None => ones,
+                                    Delays::Axonal(_) => f,
+                                    Delays::Synaptic(_) => &f[j * n_in..(j + 1) * n_in],
+                                    Delays::Dendritic(_) => {
+                                        dendritic_factors.fill(f[j]);
+                                        &dendritic_factors[..]
+                                    }
+                                };
+                                for ((((&a, &w), e), &fi), &fd) in arrivals
+                                    .iter()
+                                    .zip(w_row)
+                                    .zip(exps.iter_mut())
+                                    .zip(in_f.iter())
+                                    .zip(f_row)
+                                {
+                                    if a <= t_out {
+                                        *e = fi * fd * s;
+                                        lif.push_with_exp(&mut sums, a, w, *e);
+                                    }
+                                }
+                            }
+                            _ => {
+                                for ((&a, &w), e) in arrivals.iter().zip(w_row).zip(exps.iter_mut())
+                                {
+                                    if a <= t_out {
+                                        *e = lif.exp_rel(a - t_out);
+                                        lif.push_with_exp(&mut sums, a, w, *e);
+                                    }
+                                }
                             }
                         }
-                    }
-                    if clip.is_none_or(|c| largest <= c) {
-                        add_row(&mut g_w_t[j * n_in..(j + 1) * n_in], &d_w);
+                        let Some(p) = lif.partials(t_out, &sums) else {
+                            continue;
+                        };
+                        let mut largest = 0.0f64;
+                        for (((((&a, &w), &e), dw_i), da_i), gi) in arrivals
+                            .iter()
+                            .zip(w_row)
+                            .zip(exps.iter())
+                            .zip(d_w.iter_mut())
+                            .zip(d_a.iter_mut())
+                            .zip(grad_in_row.iter_mut())
+                        {
+                            if a > t_out {
+                                *dw_i = 0.0;
+                                *da_i = 0.0;
+                                continue;
+                            }
+                            let (dw, dt) = p.of_input_with_exp(a, w, e);
+                            *dw_i = g * dw;
+                            largest = largest.max(dw_i.abs());
+                            let ga = g * dt;
+                            *gi += ga;
+                            *da_i = ga;
+                        }
+                        // Adding the zeros of non-causal inputs leaves every sum's bits unchanged
+                        // (a sum that starts at +0 never becomes -0).
+                        match kind {
+                            DelayKind::None => {}
+                            DelayKind::Axonal => add_row(g_d, d_a),
+                            DelayKind::Synaptic => add_row(&mut g_d[j * n_in..(j + 1) * n_in], d_a),
+                            DelayKind::Dendritic => {
+                                for v in d_a.iter() {
+                                    g_d[j] += v;
+                                }
+                            }
+                        }
+                        if clip.is_none_or(|c| largest <= c) {
+                            add_row(&mut g_w_t[j * n_in..(j + 1) * n_in], d_w);
+                        }
                     }
                 }
-            }
-            (g_w_t, g_d)
-        })
-        .collect();
+            },
+        );
 
     let mut grad_w_t = vec![0.0; n_w];
     let mut grad_d = vec![0.0; n_d];
-    for (g_w_t, g_d) in &partial {
+    for grads in partial.chunks(block_grads) {
+        let (g_w_t, g_d) = grads.split_at(n_w);
         add_row(&mut grad_w_t, g_w_t);
         add_row(&mut grad_d, g_d);
     }
@@ -860,6 +1069,34 @@ pub fn backward_with_factors(
         input: grad_input,
         weights: transpose(&grad_w_t, n_out, n_in),
         delays: delays.values().map(|_| grad_d),
+    }
+}
+
+/// Per-neuron rows of the backward pass, reused from block to block on a thread (each is
+/// written before it is read).
+struct BackwardScratch {
+    /// Each input's dL/d(weight) for the current neuron (0 outside its causal set).
+    d_w: Vec<f64>,
+    /// Each input's dL/d(arrival) for the current neuron (0 outside its causal set).
+    d_a: Vec<f64>,
+    arrivals: Vec<f64>,
+    /// Each causal input's exponential term, computed once for the sums and reused for its
+    /// derivatives.
+    exps: Vec<f64>,
+    in_f: Vec<f64>,
+    dendritic_factors: Vec<f64>,
+}
+
+impl BackwardScratch {
+    fn new(n_in: usize) -> Self {
+        Self {
+            d_w: vec![0.0; n_in],
+            d_a: vec![0.0; n_in],
+            arrivals: vec![0.0; n_in],
+            exps: vec![0.0; n_in],
+            in_f: vec![0.0; n_in],
+            dendritic_factors: vec![0.0; n_in],
+        }
     }
 }
 
@@ -981,6 +1218,103 @@ mod tests {
         // Both outcomes occur often enough for the comparison to mean something.
         assert!(
             cases > 5000 && spikes > cases / 4 && spikes < cases,
+            "{spikes} of {cases}"
+        );
+    }
+
+    /// Neurons scanned side by side give the same bits as each neuron's own small scan: random
+    /// layers of every small fan-in and several widths (padded groups included), ties, inputs
+    /// that never spike, -0, both neuron kinds.
+    #[test]
+    fn lane_scan_matches_the_small_scan_bitwise() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(23);
+        let mut small = SmallScratch::default();
+        let mut lane_scratch = LaneScratch::default();
+        let (mut spikes, mut cases) = (0, 0);
+        for params in [LifParams::ideal(), LifParams::hardware()] {
+            let lif = params.build().unwrap();
+            for n_in in 1..=SMALL_FAN_IN {
+                for n_out in [1, 3, 30, LANES, LANES + 5] {
+                    let weights: Vec<f64> = (0..n_in * n_out)
+                        .map(|_| rng.random_range(-1.0..4.0))
+                        .collect();
+                    let delays: Vec<f64> = (0..n_in * n_out)
+                        .map(|_| match rng.random_range(0..6) {
+                            0 => 0.0,
+                            _ => rng.random_range(0.0..1.0),
+                        })
+                        .collect();
+                    let mut lanes = LaneInputs::new(&lif, n_in, n_out, &weights, &delays).unwrap();
+                    let (weights_t, delays_t) = (
+                        transpose(&weights, n_in, n_out),
+                        transpose(&delays, n_in, n_out),
+                    );
+                    let factors_t = delay_factors(&lif, &delays_t).unwrap();
+                    for _ in 0..60 {
+                        let t_in: Vec<f64> = (0..n_in)
+                            .map(|_| match rng.random_range(0..12) {
+                                0 => f64::INFINITY,
+                                1 => -0.0,
+                                2 => 0.5,
+                                _ => rng.random_range(0.0..3.0),
+                            })
+                            .collect();
+                        let mut in_factors = vec![0.0; n_in];
+                        if input_factors(&lif, &t_in, &mut in_factors).is_none() {
+                            continue;
+                        }
+                        // The baseline build's instructions and this CPU's widest.
+                        let mut side_by_side = vec![vec![0.0; n_out]; 2];
+                        for (isa, times) in [LaneIsa::Baseline, LaneIsa::detect()]
+                            .into_iter()
+                            .zip(side_by_side.iter_mut())
+                        {
+                            lanes.isa = isa;
+                            for (group, out) in times.chunks_mut(LANES).enumerate() {
+                                lanes.scan(
+                                    &mut lane_scratch,
+                                    &lif,
+                                    &t_in,
+                                    &in_factors,
+                                    group * LANES,
+                                    out,
+                                );
+                            }
+                        }
+                        for (j, (&got, &widest)) in
+                            side_by_side[0].iter().zip(&side_by_side[1]).enumerate()
+                        {
+                            assert_eq!(
+                                got.to_bits(),
+                                widest.to_bits(),
+                                "neuron {j}: {got}, {widest}"
+                            );
+                            let row = j * n_in..(j + 1) * n_in;
+                            let alone = small_synaptic_scan(
+                                &mut small,
+                                &lif,
+                                &t_in,
+                                &delays_t[row.clone()],
+                                &weights_t[row.clone()],
+                                &in_factors,
+                                &factors_t[row],
+                            );
+                            assert_eq!(
+                                got.to_bits(),
+                                alone.to_bits(),
+                                "n_in {n_in}, neuron {j} of {n_out}, {t_in:?}: {got} against {alone}"
+                            );
+                            cases += 1;
+                            spikes += usize::from(alone.is_finite());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            cases > 20_000 && spikes > cases / 4 && spikes < cases,
             "{spikes} of {cases}"
         );
     }
