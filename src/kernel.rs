@@ -500,16 +500,35 @@ enum LaneIsa {
     /// x86-64 with AVX2, detected at run time.
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// x86-64 with AVX-512 (F, VL, DQ), detected at run time: unsigned 64-bit minima and maxima
+    /// for the sort keys and mask registers for the window tests.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 impl LaneIsa {
-    /// The widest this CPU has (the only constructor of the others).
-    fn detect() -> Self {
+    /// Every one this CPU has, the baseline first (the only constructor of the others).
+    fn available() -> Vec<Self> {
+        let mut isas = vec![Self::Baseline];
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            return Self::Avx2;
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                isas.push(Self::Avx2);
+            }
+            if std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512dq")
+            {
+                isas.push(Self::Avx512);
+            }
         }
-        Self::Baseline
+        isas
+    }
+
+    /// The widest this CPU has.
+    fn detect() -> Self {
+        static WIDEST: std::sync::OnceLock<LaneIsa> = std::sync::OnceLock::new();
+        *WIDEST.get_or_init(|| *Self::available().last().unwrap_or(&Self::Baseline))
     }
 }
 
@@ -570,7 +589,27 @@ impl LaneInputs {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `LaneIsa::Avx2` is only chosen where the CPU has AVX2.
             LaneIsa::Avx2 => unsafe { self.scan_avx2(scratch, lif, t_in, in_factors, first, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `LaneIsa::Avx512` is only chosen where the CPU has these features.
+            LaneIsa::Avx512 => unsafe {
+                self.scan_avx512(scratch, lif, t_in, in_factors, first, out)
+            },
         }
+    }
+
+    /// [`LaneInputs::scan`] compiled for AVX-512, like [`LaneInputs::scan_avx2`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq")]
+    fn scan_avx512(
+        &self,
+        scratch: &mut LaneScratch,
+        lif: &Lif,
+        t_in: &[f64],
+        in_factors: &[f64],
+        first: usize,
+        out: &mut [f64],
+    ) {
+        self.scan_any(scratch, lif, t_in, in_factors, first, out);
     }
 
     /// [`LaneInputs::scan`] compiled for AVX2: the lanes' arithmetic in 4-wide vectors. No
@@ -1265,12 +1304,10 @@ mod tests {
                         if input_factors(&lif, &t_in, &mut in_factors).is_none() {
                             continue;
                         }
-                        // The baseline build's instructions and this CPU's widest.
-                        let mut side_by_side = vec![vec![0.0; n_out]; 2];
-                        for (isa, times) in [LaneIsa::Baseline, LaneIsa::detect()]
-                            .into_iter()
-                            .zip(side_by_side.iter_mut())
-                        {
+                        // On every instruction set this CPU has, the baseline first.
+                        let isas = LaneIsa::available();
+                        let mut side_by_side = vec![vec![0.0; n_out]; isas.len()];
+                        for (&isa, times) in isas.iter().zip(side_by_side.iter_mut()) {
                             lanes.isa = isa;
                             for (group, out) in times.chunks_mut(LANES).enumerate() {
                                 lanes.scan(
@@ -1283,14 +1320,13 @@ mod tests {
                                 );
                             }
                         }
-                        for (j, (&got, &widest)) in
-                            side_by_side[0].iter().zip(&side_by_side[1]).enumerate()
-                        {
-                            assert_eq!(
-                                got.to_bits(),
-                                widest.to_bits(),
-                                "neuron {j}: {got}, {widest}"
-                            );
+                        for other in &side_by_side[1..] {
+                            for (j, (&got, &wider)) in side_by_side[0].iter().zip(other).enumerate()
+                            {
+                                assert_eq!(got.to_bits(), wider.to_bits(), "neuron {j}");
+                            }
+                        }
+                        for (j, &got) in side_by_side[0].iter().enumerate() {
                             let row = j * n_in..(j + 1) * n_in;
                             let alone = small_synaptic_scan(
                                 &mut small,
