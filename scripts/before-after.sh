@@ -3,6 +3,8 @@
 # README's main command), piped and in a pseudo-terminal (`script`, progress bar), interleaved
 # so that both see the same machine. Build the old one from a scratch checkout, e.g.
 #   git worktree add /tmp/old REV && (cd /tmp/old && cargo build --release --example yinyang)
+# with the worktree's own target folder: a CARGO_TARGET_DIR shared with this checkout leaves the
+# old build's binaries here, which cargo then judges fresh (it compares relative source paths).
 # Usage: scripts/before-after.sh OLD_BINARY NEW_BINARY [ROUNDS]   (default 3)
 # Prints one CSV row per run; train_seconds and test_accuracy come from the run's summary.json.
 set -euo pipefail

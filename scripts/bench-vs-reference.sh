@@ -74,6 +74,14 @@ mkdir -p "$(dirname "$OUT")"
 # --- delgrad's side: the same workloads through Autodiff<NdArray<f64>> ----------------------------
 cargo build --release --example scaling
 scaling=target/release/examples/scaling
+# Cargo's freshness check reads the source paths relative to the package, so a build of another
+# checkout into this target folder (CARGO_TARGET_DIR shared with a worktree of an older commit)
+# can leave that checkout's binary here, judged fresh. The dependency file names the sources the
+# binary was really built from.
+if ! grep -qF "$repo_root/src/kernel.rs" "$scaling.d"; then
+    echo "error: $scaling was built from another checkout; touch src/kernel.rs and re-run" >&2
+    exit 1
+fi
 
 # --- both, one thread count at a time ------------------------------------------------------------
 # The reference's wide layers are timed on a prefix of the batch (one micro-batch) and
@@ -97,7 +105,14 @@ for t in $THREADS; do
 done
 
 # --- the table: delgrad's samples per second over the reference's, per case --------------------
-python3 - "$OUT" "${OUT%.jsonl}.md" <<'PY'
+# Which builds and machine the figures are from: a table whose numbers cannot be tied to a commit
+# and a CPU is hard to trust (a stale binary once went unnoticed into one).
+cpu_model="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')"
+isa="baseline"
+grep -qw avx2 /proc/cpuinfo 2>/dev/null && isa="AVX2"
+grep -qw avx512f /proc/cpuinfo 2>/dev/null && isa="AVX-512"
+provenance="delgrad $(git describe --always --dirty 2>/dev/null || echo unknown), reference ${REF_COMMIT:0:7}, ${cpu_model:-unknown CPU} ($(nproc) cores, widest vectors: $isa), $(date -u +%Y-%m-%d)"
+python3 - "$OUT" "${OUT%.jsonl}.md" "$provenance" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 key = lambda r: (r["network"], r["delays"], r["threads"])
@@ -116,6 +131,7 @@ for k in sorted(ours, key=lambda k: (int(k[0].split("-")[0]), k[1], k[2])):
         f"| {k[0]} | {k[1]} | {k[2]} | {r['samples_per_s']:.3g}{note} | "
         f"{o['samples_per_s']:.3g} | {o['samples_per_s'] / r['samples_per_s']:.0f}x |"
     )
+lines += ["", f"Measured with {sys.argv[3]}."]
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
