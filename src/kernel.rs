@@ -666,17 +666,27 @@ impl LaneInputs {
         }
         let network: &[(usize, usize)] = if n <= 4 { &NETWORK_4 } else { &NETWORK_8 };
         for &(p, q) in network {
+            // Two distinct rows of each array (p < q in every network): without the proof that
+            // they do not overlap the compiler kept this loop scalar, a fifth of the scan.
+            let (kp, kq) = two_rows(keys, p, q);
+            let (ap, aq) = two_rows(arrivals, p, q);
+            let (wp, wq) = two_rows(weights, p, q);
+            let (ep, eq) = two_rows(exps, p, q);
+            // Exchanges as masked xors of the bits, one row pair at a time: with selects, or
+            // with the payloads in the key's loop, the compiler branched on each comparison,
+            // which both mispredicts and stops vectorisation. The values move unchanged, so the
+            // bits are those of the selects.
+            let mut swap = [0u64; LANES];
             for l in 0..LANES {
-                let (kp, kq) = (keys[p][l], keys[q][l]);
-                let swap = kp > kq;
-                keys[p][l] = kp.min(kq);
-                keys[q][l] = kp.max(kq);
-                for rows in [&mut *arrivals, &mut *weights, &mut *exps] {
-                    let (vp, vq) = (rows[p][l], rows[q][l]);
-                    rows[p][l] = if swap { vq } else { vp };
-                    rows[q][l] = if swap { vp } else { vq };
-                }
+                let (lo, hi) = (kp[l], kq[l]);
+                swap[l] = ((lo > hi) as u64).wrapping_neg();
+                let x = (lo ^ hi) & swap[l];
+                kp[l] = lo ^ x;
+                kq[l] = hi ^ x;
             }
+            exchange_where(ap, aq, &swap);
+            exchange_where(wp, wq, &swap);
+            exchange_where(ep, eq, &swap);
         }
         let mut inv_first = [0.0; LANES];
         for l in 0..LANES {
@@ -690,6 +700,28 @@ impl LaneInputs {
         }
         lif.first_spikes_of_lanes(n, &arrivals[..n], &weights[..n], &exps[..n], out);
     }
+}
+
+/// Swaps `p[l]` and `q[l]` where `mask[l]` is all ones (and leaves them where it is zero).
+#[inline(always)]
+fn exchange_where(p: &mut [f64; LANES], q: &mut [f64; LANES], mask: &[u64; LANES]) {
+    for l in 0..LANES {
+        let (vp, vq) = (p[l].to_bits(), q[l].to_bits());
+        let x = (vp ^ vq) & mask[l];
+        p[l] = f64::from_bits(vp ^ x);
+        q[l] = f64::from_bits(vq ^ x);
+    }
+}
+
+/// Rows `p` and `q` of `rows` as two disjoint borrows; `p < q`.
+#[inline(always)]
+fn two_rows<T>(rows: &mut [[T; LANES]], p: usize, q: usize) -> (&mut [T; LANES], &mut [T; LANES]) {
+    debug_assert!(
+        p < q,
+        "comparators run from the lower row to the higher one"
+    );
+    let (low, high) = rows.split_at_mut(q);
+    (&mut low[p], &mut high[0])
 }
 
 /// Stack buffers of [`LaneInputs::scan`], reused from group to group.
