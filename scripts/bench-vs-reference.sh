@@ -68,6 +68,14 @@ fi
 "$VENV/bin/python" -c 'import torch, numpy, scipy, yaml, numba, matplotlib' \
     || { echo "error: $VENV lacks a package; set PIP_PACKAGES and remove $VENV" >&2; exit 1; }
 
+# Which builds and machine the figures are from: a table whose numbers cannot be tied to a commit
+# and a CPU is hard to trust (a stale binary once went unnoticed into one).
+# Taken before OUT is rewritten, which would mark the tree as changed.
+cpu_model="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')"
+isa="baseline"
+grep -qw avx2 /proc/cpuinfo 2>/dev/null && isa="AVX2"
+grep -qw avx512f /proc/cpuinfo 2>/dev/null && isa="AVX-512"
+provenance="delgrad $(git describe --always --dirty 2>/dev/null || echo unknown), reference ${REF_COMMIT:0:7}, ${cpu_model:-unknown CPU} ($(nproc) cores, widest vectors: $isa), $(date -u +%Y-%m-%d)"
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 
@@ -105,13 +113,6 @@ for t in $THREADS; do
 done
 
 # --- the table: delgrad's samples per second over the reference's, per case --------------------
-# Which builds and machine the figures are from: a table whose numbers cannot be tied to a commit
-# and a CPU is hard to trust (a stale binary once went unnoticed into one).
-cpu_model="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')"
-isa="baseline"
-grep -qw avx2 /proc/cpuinfo 2>/dev/null && isa="AVX2"
-grep -qw avx512f /proc/cpuinfo 2>/dev/null && isa="AVX-512"
-provenance="delgrad $(git describe --always --dirty 2>/dev/null || echo unknown), reference ${REF_COMMIT:0:7}, ${cpu_model:-unknown CPU} ($(nproc) cores, widest vectors: $isa), $(date -u +%Y-%m-%d)"
 python3 - "$OUT" "${OUT%.jsonl}.md" "$provenance" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
