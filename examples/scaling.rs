@@ -66,6 +66,12 @@ struct Args {
     /// Total drive of the output layer's weights.
     #[arg(long, default_value_t = 30.0)]
     drive_output: f64,
+    /// Print the folder this binary's sources were compiled from, and exit. The benchmark
+    /// scripts compare it with their own checkout: cargo judges freshness by source paths
+    /// relative to the package, so a build of another checkout into a shared target folder can
+    /// leave that checkout's binary here, judged fresh.
+    #[arg(long)]
+    built_from: bool,
 }
 
 #[derive(Serialize, Clone)]
@@ -555,6 +561,10 @@ fn cost_model(args: &Args, dir: &Path) -> Result<(), String> {
 
 fn main() -> Result<(), String> {
     let args = Args::parse();
+    if args.built_from {
+        println!("{}", env!("CARGO_MANIFEST_DIR"));
+        return Ok(());
+    }
     if let Some(dir) = &args.cost_model {
         return cost_model(&args, dir);
     }

@@ -34,11 +34,9 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-scratch="${TMPDIR:-/tmp}/delgrad-reference"
-REF_DIR="${REF_DIR:-$scratch/fastAndDeep}"
+# shellcheck source=scripts/reference-common.sh
+source scripts/reference-common.sh
 REF_URL="${REF_URL:-https://github.com/JulianGoeltz/fastAndDeep}"
-REF_COMMIT="${REF_COMMIT:-33e4876dcf3c4164d5453e2196892f5d39e86161}"
-VENV="${VENV:-$scratch/venv}"
 PYTHON="${PYTHON:-python3}"
 PIP_PACKAGES="${PIP_PACKAGES:-torch==2.15.0 numpy==2.4.6 scipy==1.17.1 pyyaml==6.0.4 numba==0.68.1 matplotlib==3.11.2}"
 THREADS="${THREADS:-1 2}"
@@ -80,16 +78,7 @@ mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 
 # --- delgrad's side: the same workloads through Autodiff<NdArray<f64>> ----------------------------
-cargo build --release --example scaling
-scaling=target/release/examples/scaling
-# Cargo's freshness check reads the source paths relative to the package, so a build of another
-# checkout into this target folder (CARGO_TARGET_DIR shared with a worktree of an older commit)
-# can leave that checkout's binary here, judged fresh. The dependency file names the sources the
-# binary was really built from.
-if ! grep -qF "$repo_root/src/kernel.rs" "$scaling.d"; then
-    echo "error: $scaling was built from another checkout; touch src/kernel.rs and re-run" >&2
-    exit 1
-fi
+build_scaling
 
 # --- both, one thread count at a time ------------------------------------------------------------
 # The reference's wide layers are timed on a prefix of the batch (one micro-batch) and
