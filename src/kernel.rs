@@ -1488,6 +1488,95 @@ mod tests {
     /// By the 0-1 principle a comparator network sorts every input when it sorts every input
     /// of zeros and ones.
     #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut rng = StdRng::seed_from_u64(41);
+        let (mut spikes, mut nonzero_grads) = (0, 0);
+        for params in [LifParams::ideal(), LifParams::hardware()] {
+            let lif = params.build().unwrap();
+            // Batches of 150 split into 16 blocks of parameter gradients; the shapes take the
+            // lane, stack-array and general scans.
+            for (n_in, n_out) in [(4, 30), (30, 3), (9, 7), (3, 1)] {
+                let batch = 150;
+                let dims = LayerDims { batch, n_in, n_out };
+                let input: Vec<f64> = (0..batch * n_in)
+                    .map(|_| match rng.random_range(0..10) {
+                        0 => f64::INFINITY,
+                        _ => rng.random_range(0.0..2.0),
+                    })
+                    .collect();
+                let weights: Vec<f64> = (0..n_in * n_out)
+                    .map(|_| rng.random_range(-0.5..3.0) * 3.0 / (n_in as f64).sqrt())
+                    .collect();
+                let grad_output: Vec<f64> = (0..batch * n_out)
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect();
+                let values: Vec<f64> = (0..n_in * n_out)
+                    .map(|_| rng.random_range(0.0..1.0))
+                    .collect();
+                for kind in [
+                    DelayKind::None,
+                    DelayKind::Axonal,
+                    DelayKind::Synaptic,
+                    DelayKind::Dendritic,
+                ] {
+                    let d = &values[..kind.len(n_in, n_out)];
+                    let delays = match kind {
+                        DelayKind::None => Delays::None,
+                        DelayKind::Axonal => Delays::Axonal(d),
+                        DelayKind::Synaptic => Delays::Synaptic(d),
+                        DelayKind::Dendritic => Delays::Dendritic(d),
+                    };
+                    let run = |threads: usize| {
+                        let pool = rayon::ThreadPoolBuilder::new()
+                            .num_threads(threads)
+                            .build()
+                            .unwrap();
+                        pool.install(|| {
+                            let (output, kept) =
+                                forward_keeping(&lif, dims, &input, &weights, &delays, None, true);
+                            let grads = backward_with_factors(
+                                &lif,
+                                &GradientOptions::exact(),
+                                dims,
+                                &input,
+                                &weights,
+                                &delays,
+                                &output,
+                                &grad_output,
+                                kept.as_ref(),
+                            );
+                            let mut all = bits(&output);
+                            all.extend(bits(&grads.input));
+                            all.extend(bits(&grads.weights));
+                            if let Some(g) = &grads.delays {
+                                all.extend(bits(g));
+                            }
+                            (all, output, grads.weights)
+                        })
+                    };
+                    let (one, output, grad_w) = run(1);
+                    spikes += output.iter().filter(|t| t.is_finite()).count();
+                    nonzero_grads += grad_w.iter().filter(|&&g| g != 0.0).count();
+                    for threads in [2, 3] {
+                        assert!(
+                            run(threads).0 == one,
+                            "{kind:?} {n_in}-{n_out}: {threads} threads differ from one"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(spikes > 5_000, "too few spikes to compare: {spikes}");
+        assert!(
+            nonzero_grads > 200,
+            "too few weight gradients: {nonzero_grads}"
+        );
+    }
+
+    #[test]
     fn sorting_networks_sort_every_zero_one_input() {
         for bits in 0u32..256 {
             let mut keys = [0u64; SMALL_FAN_IN];
