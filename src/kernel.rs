@@ -1390,6 +1390,14 @@ mod tests {
     /// The backward pass gives the same bits with the forward pass's input factors as without
     /// them: random synaptic layers, inputs that never spike, samples whose factors leave the
     /// range (no factors kept for them), both neuron kinds and gradient options.
+    /// Weights of an `n_in`-`n_out` layer, mostly excitatory, scaled so that a fair share of
+    /// neurons spike for inputs in [0, 2).
+    fn random_weights(rng: &mut impl rand::Rng, n_in: usize, n_out: usize) -> Vec<f64> {
+        (0..n_in * n_out)
+            .map(|_| rng.random_range(-0.5..3.0) * 3.0 / (n_in as f64).sqrt())
+            .collect()
+    }
+
     #[test]
     fn backward_with_kept_factors_matches_backward_bitwise() {
         use rand::rngs::StdRng;
@@ -1412,9 +1420,7 @@ mod tests {
                         _ => rng.random_range(0.0..2.0),
                     })
                     .collect();
-                let weights: Vec<f64> = (0..n_in * n_out)
-                    .map(|_| rng.random_range(-0.5..3.0) * 3.0 / (n_in as f64).sqrt())
-                    .collect();
+                let weights = random_weights(&mut rng, n_in, n_out);
                 let d: Vec<f64> = (0..n_in * n_out)
                     .map(|_| rng.random_range(0.0..1.0))
                     .collect();
@@ -1507,9 +1513,7 @@ mod tests {
                         _ => rng.random_range(0.0..2.0),
                     })
                     .collect();
-                let weights: Vec<f64> = (0..n_in * n_out)
-                    .map(|_| rng.random_range(-0.5..3.0) * 3.0 / (n_in as f64).sqrt())
-                    .collect();
+                let weights = random_weights(&mut rng, n_in, n_out);
                 let grad_output: Vec<f64> = (0..batch * n_out)
                     .map(|_| rng.random_range(-1.0..1.0))
                     .collect();
@@ -1522,13 +1526,7 @@ mod tests {
                     DelayKind::Synaptic,
                     DelayKind::Dendritic,
                 ] {
-                    let d = &values[..kind.len(n_in, n_out)];
-                    let delays = match kind {
-                        DelayKind::None => Delays::None,
-                        DelayKind::Axonal => Delays::Axonal(d),
-                        DelayKind::Synaptic => Delays::Synaptic(d),
-                        DelayKind::Dendritic => Delays::Dendritic(d),
-                    };
+                    let delays = Delays::from_kind(kind, Some(&values[..kind.len(n_in, n_out)]));
                     let run = |threads: usize| {
                         let pool = rayon::ThreadPoolBuilder::new()
                             .num_threads(threads)
