@@ -1,7 +1,7 @@
 # Shared by scripts/bench-vs-reference.sh and scripts/yinyang-size-rounds.sh (sourced, not run):
 # where the reference checkout and its Python environment live, which reference commit is
-# measured, and delgrad's side of the comparison, built and checked. Expects `repo_root` to be
-# set and to be the current directory.
+# measured, and delgrad's side of the comparison, built and checked. Expects to run from the
+# repository's root.
 
 scratch="${TMPDIR:-/tmp}/delgrad-reference"
 REF_DIR="${REF_DIR:-$scratch/fastAndDeep}"
@@ -16,10 +16,12 @@ VENV="${VENV:-$scratch/venv}"
 build_scaling() {
     cargo build --release --example scaling >&2
     scaling=target/release/examples/scaling
-    local built_from
+    # Cargo records the physical folder; `pwd -P` resolves symbolic links the same way.
+    local built_from here
     built_from="$("$scaling" --built-from)"
-    if [ "$built_from" != "$repo_root" ]; then
-        echo "error: $scaling was built from $built_from, not $repo_root;" \
+    here="$(pwd -P)"
+    if [ "$built_from" != "$here" ]; then
+        echo "error: $scaling was built from $built_from, not $here;" \
             "touch src/lib.rs examples/scaling.rs and re-run" >&2
         exit 1
     fi
