@@ -12,8 +12,8 @@ use burn::backend::ndarray::{
 };
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::Tensor;
-use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
+use burn::tensor::{DType, Scalar, Shape, TensorData, TensorMetadata};
+use burn::tensor::{Tensor, TensorPrimitive};
 
 use crate::error::{Error, Result};
 use std::borrow::Cow;
@@ -149,6 +149,43 @@ pub trait SpikeBackend: Backend {
     fn silent_fractions(times: FloatTensor<Self>) -> Option<Vec<f64>> {
         let _ = times;
         None
+    }
+
+    /// Delays from their raw parameters, `shift + scale * sigmoid(raw)`, as one op where the
+    /// backend has one; `None` (the default) tells the caller to compose the tensor ops
+    /// ([`logistic`](crate::layer::logistic)). On an autodiff backend it is one graph node
+    /// instead of six, computing the same inner operations in the same order forward and
+    /// backward, so values and gradients are the tensor form's to the last bit.
+    fn delay_map(raw: FloatTensor<Self>, scale: f64, shift: f64) -> Option<FloatTensor<Self>> {
+        let _ = (raw, scale, shift);
+        None
+    }
+}
+
+/// Backward of the fused delay map: the backward passes of the tensor form's `add_scalar`,
+/// `mul_scalar`, `recip`, `add_scalar`, `exp` and `neg`, in turn, as Burn's autodiff computes
+/// them (which also recomputes `e^{-raw}` and takes `1 + e^{-raw}` from the same operations).
+#[derive(Debug)]
+struct DelayMapBackward;
+
+impl<B: Backend> Backward<B, 1> for DelayMapBackward {
+    /// The raw parameters and `scale`.
+    type State = (FloatTensor<B>, f64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_raw] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let Some(node) = node_raw else {
+            return;
+        };
+        let (raw, scale) = ops.state;
+        let dtype = raw.dtype();
+        let e = B::float_exp(B::float_neg(raw));
+        let denominator = B::float_add_scalar(e.clone(), Scalar::new(1.0, &dtype));
+        let grad = B::float_mul_scalar(grad, Scalar::new(scale, &dtype));
+        let d_recip = B::float_neg(B::float_powi_scalar(denominator, (-2).into()));
+        let grad = B::float_mul(B::float_mul(grad, d_recip), e);
+        grads.register::<B>(node.id, B::float_neg(grad));
     }
 }
 
@@ -566,6 +603,27 @@ impl<B: SpikeBackend, C: CheckpointStrategy> SpikeBackend for Autodiff<B, C> {
         B::silent_fractions(times.primitive)
     }
 
+    fn delay_map(raw: FloatTensor<Self>, scale: f64, shift: f64) -> Option<FloatTensor<Self>> {
+        let inner = raw.primitive.clone();
+        let d = crate::layer::mapped_delays(
+            Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(inner.clone())),
+            scale,
+            shift,
+        )
+        .into_primitive()
+        .tensor();
+        Some(
+            match DelayMapBackward
+                .prepare::<C>([raw.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => prep.finish((inner, scale), d),
+                OpsKind::UnTracked(prep) => prep.finish(d),
+            },
+        )
+    }
+
     fn spike_forward(
         input: FloatTensor<Self>,
         weights: FloatTensor<Self>,
@@ -671,6 +729,66 @@ mod tests {
     use super::*;
 
     type Cpu = NdArray<f64>;
+
+    /// The fused delay map on an autodiff backend gives the tensor form's values and gradients
+    /// to the last bit, for raw values from the saturated ends to zero.
+    #[test]
+    fn fused_delay_map_matches_the_tensor_form_bitwise() {
+        use burn::backend::Autodiff;
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        type Ad = Autodiff<Cpu>;
+        let mut rng = StdRng::seed_from_u64(5);
+        let (rows, cols) = (7, 5);
+        let mut raw: Vec<f64> = (0..rows * cols)
+            .map(|_| rng.random_range(-6.0..6.0))
+            .collect();
+        raw[..5].copy_from_slice(&[0.0, -0.0, 40.0, -40.0, 1e-12]);
+        let weights: Vec<f64> = (0..rows * cols)
+            .map(|_| rng.random_range(-2.0..2.0))
+            .collect();
+        let device = Default::default();
+        let (scale, shift) = (1.7, 0.05);
+        let leaf =
+            || Tensor::<Ad, 2>::from_data(TensorData::new(raw.clone(), [rows, cols]), &device);
+        let w = Tensor::<Ad, 2>::from_data(TensorData::new(weights, [rows, cols]), &device);
+        let bits = |t: Tensor<Cpu, 2>| -> Vec<u64> {
+            t.into_data()
+                .to_vec::<f64>()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        let tensor_form = leaf().require_grad();
+        // The tensor form spelled out, not through the function the fused node computes with.
+        let d_tensor = crate::layer::logistic(tensor_form.clone())
+            .mul_scalar(scale)
+            .add_scalar(shift);
+        let fused = leaf().require_grad();
+        let d_fused = Tensor::<Ad, 2>::from_primitive(TensorPrimitive::Float(
+            Ad::delay_map(fused.clone().into_primitive().tensor(), scale, shift).unwrap(),
+        ));
+        assert_eq!(
+            bits(d_tensor.clone().inner()),
+            bits(d_fused.clone().inner())
+        );
+        let g_tensor = (d_tensor * w.clone()).sum().backward();
+        let g_fused = (d_fused * w).sum().backward();
+        let (a, b) = (
+            tensor_form.grad(&g_tensor).unwrap(),
+            fused.grad(&g_fused).unwrap(),
+        );
+        assert_eq!(bits(a.clone()), bits(b));
+        assert!(a
+            .into_data()
+            .to_vec::<f64>()
+            .unwrap()
+            .iter()
+            .any(|&g| g != 0.0));
+        // Backends without a fused form leave it to the caller.
+        assert!(Cpu::delay_map(leaf().inner().into_primitive().tensor(), scale, shift).is_none());
+    }
 
     /// The NdArray backend's forward pass for a backward pass keeps input factors (synaptic
     /// delays only), and its backward pass gives the same bits with them as without.

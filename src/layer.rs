@@ -15,7 +15,7 @@ use burn::module::{
 };
 use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -584,15 +584,18 @@ impl<B: Backend> SpikingLinear<B> {
         let Some(raw) = &self.delay_raw else {
             return LayerDelays::None;
         };
+        let DelayMap { shift, scale, .. } = self.delay_map.map;
+        self.delays_from_map(mapped_delays(raw.val(), scale, shift))
+    }
+
+    /// Delays in the shape of their kind from `shift + scale * sigmoid(raw)`, `[rows, cols]`.
+    fn delays_from_map(&self, d: Tensor<B, 2>) -> LayerDelays<B> {
         let DelayMap {
             kind,
-            shift,
-            scale,
             sharing,
             tiled,
+            ..
         } = self.delay_map.map;
-        let sig = logistic(raw.val());
-        let d = sig.mul_scalar(scale).add_scalar(shift);
         let d = if sharing > 1 {
             let [rows, cols] = d.dims();
             if tiled {
@@ -639,7 +642,20 @@ impl<B: SpikeBackend> SpikingLinear<B> {
                 input_times.dims()
             )));
         }
-        functional::try_spike(input_times, self.weight.val(), self.delays(), &self.op)
+        functional::try_spike(input_times, self.weight.val(), self.op_delays(), &self.op)
+    }
+
+    /// [`delays`](Self::delays) as the op takes them: the same values, through the backend's
+    /// fused delay map where it has one (one autodiff node instead of six).
+    fn op_delays(&self) -> LayerDelays<B> {
+        let Some(raw) = &self.delay_raw else {
+            return LayerDelays::None;
+        };
+        let DelayMap { shift, scale, .. } = self.delay_map.map;
+        match B::delay_map(raw.val().into_primitive().tensor(), scale, shift) {
+            Some(d) => self.delays_from_map(Tensor::from_primitive(TensorPrimitive::Float(d))),
+            None => self.delays(),
+        }
     }
 
     /// Output spike times for input spike times (+inf = no spike).
@@ -655,6 +671,12 @@ impl<B: SpikeBackend> SpikingLinear<B> {
         self.try_forward(input_times)
             .unwrap_or_else(|e| panic!("SpikingLinear::forward: {e}"))
     }
+}
+
+/// Delays from their raw parameters, `shift + scale * logistic(raw)`: the one definition, which
+/// the fused autodiff node ([`SpikeBackend::delay_map`]) also computes its values with.
+pub(crate) fn mapped_delays<B: Backend>(raw: Tensor<B, 2>, scale: f64, shift: f64) -> Tensor<B, 2> {
+    logistic(raw).mul_scalar(scale).add_scalar(shift)
 }
 
 /// The logistic function 1 / (1 + e^{-x}), spelled out in tensor ops: Burn's `sigmoid` loses
