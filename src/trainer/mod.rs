@@ -70,7 +70,7 @@ mod tests {
     use crate::types::DelayKind;
     use burn::backend::{Autodiff, NdArray};
     use burn::module::Param;
-    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::optim::{AdamConfig, GradientsParams, Optimizer};
     use burn::tensor::{Tensor, TensorData};
     use burn::train::{Interrupter, TrainStep};
 
@@ -110,6 +110,84 @@ mod tests {
         let after = tensor_values(model.net.layers[1].weight.val()).unwrap();
         assert_eq!(before, after, "a non-finite gradient was applied");
         assert!(after.iter().all(|w| w.is_finite()));
+    }
+
+    /// The optimisation step groups parameters by learning rate; Adam's state and update are
+    /// per parameter, so two steps of it must give the very bits of stepping every parameter on
+    /// its own with its own rate.
+    #[test]
+    fn grouped_adam_steps_equal_one_step_per_parameter() {
+        use rand::{Rng, SeedableRng};
+        let mut config = TrainerConfig::new(&[4, 6, 3], DelayKind::Synaptic);
+        config.lr = 0.01;
+        config.lr_delays = 0.003;
+        // Layer 0's weights share their rate with no other parameter; layer 1's delays share
+        // layer 0's delay rate; layer 1's weights take the run's rate.
+        config.layers[0].lr = Some(0.02);
+        let (model, _hooks) = trainee(&config);
+        let initial = tensor_values(model.net.layers[0].weight.val()).unwrap();
+        let mut reference = Trainee {
+            net: model.net.clone(),
+            hooks: None,
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut grouped = model;
+        let mut optim = AdamConfig::new().init::<B, Trainee<B>>();
+        let mut optim_each = AdamConfig::new().init::<B, Trainee<B>>();
+        let lr = 0.5;
+        for _ in 0..2 {
+            let params: Vec<(burn::module::ParamId, [usize; 2], f64)> = grouped
+                .net
+                .layers
+                .iter()
+                .enumerate()
+                .flat_map(|(l, layer)| {
+                    let (mw, md) = config.lr_multipliers()[l];
+                    let mut p = vec![(layer.weight.id, layer.weight.shape().dims(), mw)];
+                    if let Some(d) = &layer.delay_raw {
+                        p.push((d.id, d.shape().dims(), md));
+                    }
+                    p
+                })
+                .collect();
+            let mut grads = GradientsParams::new();
+            let mut each = Vec::new();
+            for (id, shape, mult) in &params {
+                let g: Vec<f64> = (0..shape[0] * shape[1])
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect();
+                let tensor = || {
+                    Tensor::<NdArray<f64>, 2>::from_data(
+                        TensorData::new(g.clone(), *shape),
+                        &Default::default(),
+                    )
+                };
+                grads.register(*id, tensor());
+                let mut single = GradientsParams::new();
+                single.register(*id, tensor());
+                each.push((lr * mult, single));
+            }
+            grouped = TrainStep::optimize::<B, _>(grouped, &mut optim, lr, grads);
+            for (rate, single) in each {
+                reference = optim_each.step(rate, reference, single);
+            }
+        }
+        let bits = |t: Vec<f64>| t.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        for (a, b) in grouped.net.layers.iter().zip(&reference.net.layers) {
+            let values = |t: Tensor<B, 2>| bits(tensor_values(t).unwrap());
+            assert_eq!(values(a.weight.val()), values(b.weight.val()));
+            let (da, db) = (a.delay_raw.as_ref(), b.delay_raw.as_ref());
+            assert_eq!(
+                values(da.unwrap().val()),
+                values(db.unwrap().val()),
+                "delays"
+            );
+        }
+        // The steps moved the parameters.
+        assert_ne!(
+            initial,
+            tensor_values(grouped.net.layers[0].weight.val()).unwrap()
+        );
     }
 
     #[test]

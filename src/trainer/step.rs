@@ -237,9 +237,10 @@ where
             state.last_bump_layer = None;
             state.bump_value = hooks.settings.bump_initial;
         }
-        // Split the gradients into one group per (layer, weights | delays), check them, and
-        // step each group with its own learning rate; Adam's state is per parameter, so this is
-        // exactly Adam with parameter groups.
+        // Check every parameter's gradient, then step Adam once per learning rate: the
+        // parameters that share a rate (e.g. every layer's weights) go through one pass over the
+        // network. Adam's state and update are per parameter, so this is exactly Adam with one
+        // group per (layer, weights | delays), with fewer passes.
         let mut groups: Vec<(f64, GradientsParams)> = Vec::new();
         for (l, layer) in self.net.layers.iter().enumerate() {
             let (mw, md) = hooks
@@ -256,8 +257,7 @@ where
                 let Some(g) = grads.remove::<B2::InnerBackend, 2>(id) else {
                     continue;
                 };
-                let finite: bool = g.clone().is_finite().all().into_scalar().elem();
-                if !finite {
+                if !all_finite(&g) {
                     hooks.fail(format!(
                         "non-finite gradient in layer {l} ({what}); training stopped before \
                          applying it"
@@ -267,9 +267,15 @@ where
                 if mult == 0.0 {
                     continue;
                 }
-                let mut group = GradientsParams::new();
-                group.register(id, g);
-                groups.push((lr * mult, group));
+                let lr_param = lr * mult;
+                match groups.iter_mut().find(|(r, _)| *r == lr_param) {
+                    Some((_, group)) => group.register(id, g),
+                    None => {
+                        let mut group = GradientsParams::new();
+                        group.register(id, g);
+                        groups.push((lr_param, group));
+                    }
+                }
             }
         }
         let mut model = self;
@@ -278,6 +284,12 @@ where
         }
         model.clip_to_chip()
     }
+}
+
+/// Whether every value of a gradient is finite, read on the host: one copy of a small tensor
+/// instead of three tensor operations and a read-back.
+fn all_finite<B: Backend>(g: &Tensor<B, 2>) -> bool {
+    g.to_data().iter::<f64>().all(f64::is_finite)
 }
 
 impl<B: AutodiffBackend + SpikeBackend> Trainee<B> {
