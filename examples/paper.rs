@@ -1,5 +1,5 @@
 //! The paper's Yin-Yang studies as one sweep: hidden size x delay kind x seeds on ideal neurons,
-//! and none / axonal delays on the BrainScaleS-2 profile (issue 7).
+//! and none / axonal delays on the BrainScaleS-2 profile.
 //!
 //! ```sh
 //! cargo run --release --example paper                       # the whole grid -> artifacts/paper
