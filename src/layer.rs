@@ -648,11 +648,12 @@ impl<B: SpikeBackend> SpikingLinear<B> {
     /// [`delays`](Self::delays) as the op takes them: the same values, through the backend's
     /// fused delay map where it has one (one autodiff node instead of six).
     fn op_delays(&self) -> LayerDelays<B> {
-        let Some(raw) = &self.delay_raw else {
-            return LayerDelays::None;
-        };
         let DelayMap { shift, scale, .. } = self.delay_map.map;
-        match B::delay_map(raw.val().into_primitive().tensor(), scale, shift) {
+        let fused = self
+            .delay_raw
+            .as_ref()
+            .and_then(|raw| B::delay_map(raw.val().into_primitive().tensor(), scale, shift));
+        match fused {
             Some(d) => self.delays_from_map(Tensor::from_primitive(TensorPrimitive::Float(d))),
             None => self.delays(),
         }
