@@ -238,19 +238,27 @@ fn main() {
                 &Default::default(),
             ));
         }
+        // After every case: a later case that exhausts the device's memory (the backend
+        // panics on a failed allocation) must not take the finished rows with it.
+        if let Some(out) = &args.out {
+            write_rows(out, &rows, &gpu);
+        }
     }
     if let Some(out) = &args.out {
-        let doc = serde_json::json!({
-            "command": std::env::args().collect::<Vec<_>>().join(" "),
-            "device": <Wgpu as Backend>::name(&gpu),
-            "method": "median of --reps timed repetitions after one warm-up; device synchronised (Backend::sync) at the end of each; fwd+bwd = forward through Autodiff plus backward of the masked sum of output times",
-            "rows": rows,
-        });
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        let text = serde_json::to_string_pretty(&doc).unwrap();
-        delgrad::io::write_atomically(out, text.as_bytes()).unwrap();
         println!("wrote {}", out.display());
     }
+}
+
+fn write_rows(out: &std::path::Path, rows: &[Row], gpu: &WgpuDevice) {
+    let doc = serde_json::json!({
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "device": <Wgpu as Backend>::name(gpu),
+        "method": "median of --reps timed repetitions after one warm-up; device synchronised (Backend::sync) at the end of each; fwd+bwd = forward through Autodiff plus backward of the masked sum of output times; inputs and parameters are uploaded inside the timed step",
+        "rows": rows,
+    });
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    delgrad::io::write_atomically(out, text.as_bytes()).unwrap();
 }
