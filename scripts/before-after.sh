@@ -11,20 +11,14 @@ set -euo pipefail
 old=$1 new=$2 rounds=${3:-3}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
+# shellcheck source=scripts/timing-common.sh
+source "$(dirname "$0")/timing-common.sh"
 echo "round,binary,mode,seconds,train_seconds,test_accuracy,peak_rss_kb"
 for round in $(seq 1 "$rounds"); do
   for which in old new; do
     bin=${!which}
     for mode in piped terminal; do
-      rm -rf "$out/r"
-      if [ "$mode" = piped ]; then
-        /usr/bin/time -o "$out/time" -f "%e %M" "$bin" --out "$out/r" | cat > /dev/null
-      else
-        script -qec "/usr/bin/time -o $out/time -f '%e %M' $bin --out $out/r" /dev/null > /dev/null
-      fi
-      read -r seconds rss < "$out/time"
-      echo "$round,$which,$mode,$seconds,$(field "$out/r/summary.json" train_seconds),$(field "$out/r/summary.json" test_accuracy),$rss"
+      echo "$round,$which,$mode,$(timed_run "$mode" "$out/r" "$out" "$bin")"
     done
   done
 done

@@ -11,25 +11,18 @@ cargo build -q --release --example yinyang
 bin=target/release/examples/yinyang
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
+# shellcheck source=scripts/timing-common.sh
+source scripts/timing-common.sh
 echo "round,how,mode,seconds,train_seconds,test_accuracy,peak_rss_kb"
 for round in $(seq 1 "${1:-5}"); do
   for how in binary cargo-run; do
-    if [ "$how" = binary ]; then
-      cmd="$bin --out $out/r"
-    else
-      cmd="cargo run -q --release --example yinyang -- --out $out/r"
-    fi
     for mode in piped terminal; do
-      rm -rf "$out/r"
-      if [ "$mode" = piped ]; then
-        # shellcheck disable=SC2086  # the command's words are meant to split
-        /usr/bin/time -o "$out/time" -f "%e %M" $cmd | cat > /dev/null
+      if [ "$how" = binary ]; then
+        row=$(timed_run "$mode" "$out/r" "$out" "$bin")
       else
-        script -qec "/usr/bin/time -o $out/time -f '%e %M' $cmd" /dev/null > /dev/null
+        row=$(timed_run "$mode" "$out/r" "$out" cargo run -q --release --example yinyang --)
       fi
-      read -r seconds rss < "$out/time"
-      echo "$round,$how,$mode,$seconds,$(field "$out/r/summary.json" train_seconds),$(field "$out/r/summary.json" test_accuracy),$rss"
+      echo "$round,$how,$mode,$row"
     done
   done
 done
